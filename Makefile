@@ -1,0 +1,54 @@
+# Two commands on a fresh machine: `make book` and `make test` (see README.md).
+# Everything runs inside .venv, created on first use.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: help setup book test unit build-check lab bench student clean
+
+help:
+	@echo "make book   - set up .venv and build the HTML book into _build/html"
+	@echo "make test   - set up .venv and run the whole suite (unit tests, strict build, book tests)"
+	@echo "make lab    - open the chapters in JupyterLab"
+	@echo "make bench  - print the benchmark table"
+	@echo "make student- write learner copies (no solutions) into student/"
+	@echo "make clean  - remove the build and the caches (keeps .venv)"
+
+# (Re)install when the pins or the package metadata change.
+$(STAMP): requirements.txt requirements-test.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt -r requirements-test.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps -e .
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+# A clean build: jupyter-cache keys on code cells only, so a changed package
+# would otherwise leave stale outputs in the book.
+book: $(STAMP)
+	$(BIN)/jupyter-book clean --all . >/dev/null
+	$(BIN)/jupyter-book build . -W --keep-going
+	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
+
+# The whole suite. The strict build executes every chapter once, in a fresh
+# kernel; tests marked `book` then read what the build produced.
+test: $(STAMP)
+	$(PY) -m pytest -m "not book" -q
+	$(BIN)/jupyter-book clean --all . >/dev/null
+	$(BIN)/jupyter-book build . -W --keep-going -n
+	$(PY) -m pytest -m book -q
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
+
+bench: $(STAMP)
+	$(PY) scripts/bench.py
+
+student: $(STAMP)
+	$(PY) -m attn_course student chapters/ student/
+
+clean:
+	rm -rf _build student test-artifacts .pytest_cache .hypothesis

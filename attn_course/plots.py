@@ -1,0 +1,113 @@
+"""Figures of the course. Each ``plot_*`` returns a matplotlib Figure and never calls ``plt.show()``.
+
+Colours come from the Okabe-Ito palette and heatmaps use ``cividis``, both
+readable with the common forms of colour blindness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch
+from torch import Tensor
+
+__all__ = ["OKABE_ITO", "plot_attention_arrows", "plot_attention_heatmap", "plot_softmax_saturation"]
+
+OKABE_ITO = {
+    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+    "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
+}
+HEATMAP_CMAP = "cividis"
+
+
+def _as_matrix(name: str, weights: Tensor | Sequence, rows: int | None, cols: int | None) -> Tensor:
+    w = torch.as_tensor(weights, dtype=torch.float64).detach().cpu()
+    if w.dim() != 2:
+        raise ValueError(f"{name} must be 2-D (L, S); got shape {tuple(w.shape)}")
+    if (rows is not None and w.shape[0] != rows) or (cols is not None and w.shape[1] != cols):
+        raise ValueError(f"{name} must be (L, S) = ({rows}, {cols}) to match the labels; got {tuple(w.shape)}")
+    return w
+
+
+def plot_attention_arrows(tokens: Sequence[str], weights: Tensor | Sequence[float], query: int) -> Figure:
+    """The sentence in a row, with an arrow from ``tokens[query]`` to every token.
+
+    weights: (S,) the query's attention weights over the S tokens; an arrow's
+    width and the number under each token show the weight.
+    """
+    w = torch.as_tensor(weights, dtype=torch.float64).detach().cpu()
+    if w.shape != (len(tokens),):
+        raise ValueError(f"weights must be (S,) with S={len(tokens)} tokens; got {tuple(w.shape)}")
+    if not 0 <= query < len(tokens):
+        raise ValueError(f"query must index one of the {len(tokens)} tokens; got {query}")
+    fig, ax = plt.subplots(figsize=(1.45 * len(tokens) + 0.5, 2.6), layout="constrained")
+    for j, (tok, wj) in enumerate(zip(tokens, w.tolist())):
+        is_query = j == query
+        ax.text(j, 0, tok, ha="center", va="center", fontsize=14,
+                fontweight="bold" if is_query else "normal",
+                color=OKABE_ITO["vermillion"] if is_query else "black")
+        ax.text(j, -0.42, f"{wj:.2f}", ha="center", va="center", fontsize=11, color=OKABE_ITO["blue"])
+        if is_query:
+            ax.add_patch(FancyArrowPatch((j - 0.12, 0.22), (j + 0.12, 0.22), connectionstyle="arc3,rad=-2.2",
+                                         arrowstyle="-|>", mutation_scale=12, lw=0.5 + 12 * wj,
+                                         color=OKABE_ITO["blue"], alpha=0.85))
+        else:
+            rad = -0.35 if j > query else 0.35
+            ax.add_patch(FancyArrowPatch((query, 0.22), (j, 0.22), connectionstyle=f"arc3,rad={rad}",
+                                         arrowstyle="-|>", mutation_scale=12, lw=0.5 + 12 * wj,
+                                         color=OKABE_ITO["blue"], alpha=0.85, shrinkA=8, shrinkB=8))
+    ax.set_xlim(-0.6, len(tokens) - 0.4)
+    ax.set_ylim(-0.65, 1.35)
+    ax.axis("off")
+    ax.set_title(f"Attention weights of the query '{tokens[query]}' (arrow width ∝ weight)", fontsize=11)
+    return fig
+
+
+def plot_attention_heatmap(
+    weights: Tensor | Sequence,
+    query_labels: Sequence[str],
+    key_labels: Sequence[str],
+    title: str = "Attention weights",
+    annotate: bool = True,
+) -> Figure:
+    """Heatmap of weights (L, S): one row per query, one column per key, values written in the cells."""
+    w = _as_matrix("weights", weights, len(query_labels), len(key_labels))
+    fig, ax = plt.subplots(figsize=(0.75 * len(key_labels) + 2.2, 0.6 * len(query_labels) + 1.4), layout="constrained")
+    image = ax.imshow(w.numpy(), cmap=HEATMAP_CMAP, vmin=0.0, vmax=max(float(w.max()), 1e-9))
+    ax.set_xticks(range(len(key_labels)), key_labels)
+    ax.set_yticks(range(len(query_labels)), query_labels)
+    ax.set_xlabel("key (attended to)")
+    ax.set_ylabel("query (attending)")
+    ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
+    ax.xaxis.set_label_position("top")
+    if annotate:
+        threshold = 0.6 * float(w.max())
+        for (i, j), value in zip(((i, j) for i in range(w.shape[0]) for j in range(w.shape[1])), w.flatten().tolist()):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=9,
+                    color="black" if value > threshold else "white")
+    fig.colorbar(image, ax=ax, shrink=0.8, label="weight")
+    ax.set_title(title, fontsize=11)
+    return fig
+
+
+def plot_softmax_saturation(
+    dims: Sequence[int], unscaled: Sequence[float], scaled: Sequence[float], num_keys: int
+) -> Figure:
+    """Average largest softmax weight against the width d, without and with the 1/sqrt(d) scale."""
+    if not len(dims) == len(unscaled) == len(scaled):
+        raise ValueError(f"dims, unscaled and scaled must have one entry each per d; got "
+                         f"{len(dims)}, {len(unscaled)}, {len(scaled)}")
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    ax.plot(dims, unscaled, "o-", color=OKABE_ITO["vermillion"], label=r"softmax$(q \cdot k)$")
+    ax.plot(dims, scaled, "s--", color=OKABE_ITO["blue"], label=r"softmax$(q \cdot k / \sqrt{d})$")
+    ax.axhline(1.0 / num_keys, color="gray", lw=0.8, ls=":", label=f"uniform (1/{num_keys})")
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(0, 1.05)
+    ax.set_xlabel("width d of the query and key vectors")
+    ax.set_ylabel("average largest weight")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,70 @@
+"""The built book (after `jupyter-book build`): every chapter page, its numbers and its figures.
+
+Run by `make test` after the clean strict build; they skip with one line if no build exists.
+"""
+
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from conftest import BUILD_HTML, CHAPTERS
+
+pytestmark = pytest.mark.book
+
+
+def _page(stem: str) -> BeautifulSoup:
+    path = BUILD_HTML / "chapters" / f"{stem}.html"
+    if not BUILD_HTML.exists():
+        pytest.skip("no built book in _build/html: run `make book` (make test builds it first)")
+    assert path.exists(), f"{path} was not built"
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+
+
+@pytest.fixture(params=[p.stem for p in CHAPTERS])
+def page(request):
+    return request.param, _page(request.param)
+
+
+def test_no_cell_failed(page):
+    stem, soup = page
+    assert not soup.select(".output.error, .output.traceback"), f"{stem}: a cell shows an error"
+    assert "Traceback (most recent call last)" not in soup.get_text()
+
+
+def test_every_glued_number_was_filled_in(page):
+    stem, soup = page
+    text = soup.select_one("main").get_text()
+    assert "{glue" not in text and "glue:text" not in text, f"{stem}: a glue role was not resolved"
+
+
+def test_every_image_has_alt_text(page):
+    stem, soup = page
+    images = soup.select("main img")
+    assert images, f"{stem}: no figures"
+    for img in images:
+        assert img.get("alt", "").strip(), f"{stem}: an image without alt text: {img.get('src')}"
+
+
+def test_checks_show_not_attempted_for_stubs_and_pass_for_solutions(page):
+    stem, soup = page
+    outputs = [o.get_text() for o in soup.select(".cell_output")]
+    todo = [o for o in outputs if "not attempted yet" in o]
+    passed = [o for o in outputs if "✅" in o]
+    assert todo and len(todo) == len(passed), f"{stem}: {len(todo)} stub checks, {len(passed)} passing solutions"
+    assert not any("❌" in o for o in outputs), f"{stem}: a check failed in the built page"
+
+
+def test_solutions_are_collapsed_dropdowns(page):
+    stem, soup = page
+    solutions = soup.select(".solution")
+    assert solutions and all("dropdown" in s.get("class", []) for s in solutions)
+
+
+def test_the_worked_example_states_its_numbers():
+    soup = _page("01_self_attention")
+    text = re.sub(r"\s+", " ", soup.select_one("main").get_text())
+    match = re.search(r"Walk gives (\d\.\d\d) of its attention to cats and (\d\.\d\d) to street, but only (\d\.\d\d)", text)
+    assert match, "the worked example's sentence is missing"
+    cats, street, the = map(float, match.groups())
+    assert cats > the and street > the

@@ -1,0 +1,152 @@
+"""Every checker accepts the reference, names typical mistakes, and survives hostile code."""
+
+import numpy as np
+import pytest
+import torch
+
+from attn_course import check
+
+
+def _line(capsys) -> str:
+    out = capsys.readouterr().out.strip()
+    assert "\n" not in out, f"a checker must print one line; got {out!r}"
+    return out
+
+
+# --- reference answers ------------------------------------------------------------------
+
+def ref_weights(query, keys):
+    return torch.softmax(keys @ query, dim=-1)
+
+
+def ref_self_attention(X):
+    return torch.softmax(X @ X.T, dim=-1) @ X
+
+
+CHECKERS = {
+    check.attention_weights: ref_weights,
+    check.self_attention_output: ref_self_attention,
+}
+
+
+@pytest.mark.parametrize("checker, reference", CHECKERS.items(), ids=lambda f: getattr(f, "__name__", ""))
+def test_accepts_the_reference(checker, reference, capsys):
+    assert checker(reference) is True
+    assert _line(capsys).startswith("✅")
+
+
+def test_accepts_an_exp_over_sum_softmax(capsys):
+    assert check.attention_weights(lambda q, k: torch.exp(k @ q) / torch.exp(k @ q).sum())
+
+
+# --- typical mistakes, each with its own message -----------------------------------------
+
+WEIGHT_MISTAKES = [
+    (lambda q, k: k @ q, "raw scores"),
+    (lambda q, k: (k @ q) / (k @ q).sum(), "divided the scores by their sum"),
+    (lambda q, k: torch.softmax(k @ q[:, None], dim=1), "axis of length 1"),        # wrong axis, (S, 1)
+    (lambda q, k: torch.softmax(k @ q[:, None], dim=1).squeeze(1), "axis of length 1"),
+    (lambda q, k: torch.softmax(q @ k, dim=-1), "RuntimeError"),                    # transposed product
+    (lambda q, k: torch.softmax(-(k @ q), dim=-1), "sign of the scores"),
+]
+
+
+@pytest.mark.parametrize("fn, message", WEIGHT_MISTAKES)
+def test_attention_weights_names_the_mistake(fn, message, capsys):
+    assert check.attention_weights(fn) is False
+    line = _line(capsys)
+    assert line.startswith("❌") and message in line
+
+
+SELF_ATTENTION_MISTAKES = [
+    (lambda X: (X @ X.T) @ X, "raw scores"),
+    (lambda X: torch.softmax(X @ X.T, dim=0) @ X, "transposed"),                    # wrong axis
+    (lambda X: X.T @ torch.softmax(X @ X.T, dim=-1), "transposed"),                  # transposed product
+    (lambda X: torch.softmax(X @ X.T, dim=-1), "weight matrix"),                     # forgot @ X
+    (lambda X: X.clone(), "unchanged"),
+]
+
+
+@pytest.mark.parametrize("fn, message", SELF_ATTENTION_MISTAKES)
+def test_self_attention_output_names_the_mistake(fn, message, capsys):
+    assert check.self_attention_output(fn) is False
+    line = _line(capsys)
+    assert line.startswith("❌") and message in line
+
+
+def test_a_wrong_answer_without_a_known_pattern_says_where_and_how_much(capsys):
+    assert not check.self_attention_output(lambda X: ref_self_attention(X) + 0.1)
+    line = _line(capsys)
+    assert "largest difference 0.1" in line and "at index" in line
+
+
+# --- hostile code: nothing escapes, the message is actionable ----------------------------
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _mutates(query, keys):
+    query.mul_(2)                                   # in place, on the checker's copy
+    return torch.softmax(keys @ query, dim=-1)
+
+
+def _raises_system_exit(*args):
+    raise SystemExit(3)
+
+
+def _recurses(*args):
+    return _recurses(*args)
+
+
+HOSTILE = [
+    (_stub, "not attempted yet"),
+    (lambda q, k: None, "returned None"),
+    (lambda q, k: "weights", "expected a torch.Tensor, got builtins.str"),
+    (lambda q, k: ref_weights(q, k).numpy(), "got numpy.ndarray"),
+    (lambda q, k: np.ones(3), "got numpy.ndarray"),
+    (lambda q, k: ref_weights(q, k).tolist(), "got builtins.list"),
+    (lambda q, k: ref_weights(q, k) * float("nan"), "NaN"),
+    (lambda q, k: ref_weights(q, k).double(), "dtype"),
+    (lambda q, k: (k @ q).long(), "dtype"),
+    (lambda q, k: (ref_weights(q, k), k), "tuple"),
+    (lambda q, k: 1 / 0, "ZeroDivisionError"),
+    (_mutates, "changed its input"),
+    (_raises_system_exit, "SystemExit"),
+    (_recurses, "RecursionError"),
+    (lambda q, k: ref_weights(q, k).detach(), "no gradient"),
+    (lambda q, k: torch.tensor(ref_weights(q, k).tolist()), "no gradient"),
+]
+
+
+@pytest.mark.parametrize("fn, message", HOSTILE)
+def test_hostile_code_never_escapes(fn, message, capsys):
+    assert check.attention_weights(fn) is False
+    assert message in _line(capsys)
+
+
+def test_not_a_function(capsys):
+    assert check.attention_weights(torch.ones(3)) is False
+    assert "pass your function itself" in _line(capsys)
+
+
+def test_mutation_does_not_corrupt_later_checks(capsys):
+    check.attention_weights(_mutates)
+    capsys.readouterr()
+    assert check.attention_weights(ref_weights)          # the checker's own inputs are intact
+
+
+def test_the_solution_is_never_printed(capsys):
+    check.attention_weights(lambda q, k: k @ q)
+    check.self_attention_output(_stub)
+    out = capsys.readouterr().out
+    assert "softmax(keys @ query" not in out and "@ X" not in out.replace("W X", "")
+
+
+def test_progress_reports_what_passed(capsys):
+    check.attention_weights(ref_weights)
+    check.self_attention_output(lambda X: X.clone())
+    status = check.progress()
+    assert status == {"attention_weights": True, "self_attention_output": False}
+    out = capsys.readouterr().out
+    assert "✅ attention_weights" in out and "❌ self_attention_output" in out

@@ -1,0 +1,83 @@
+"""Learner copies: solutions removed, stubs kept, and the copies run top to bottom."""
+
+import nbclient
+import nbformat
+import pytest
+
+from attn_course.__main__ import main
+from attn_course.student import strip_solutions, write_student_copies
+from conftest import CHAPTERS, ROOT
+
+
+def _nb(*cells):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(s) if kind == "md" else nbformat.v4.new_code_cell(s) for kind, s in cells]
+    return nb
+
+
+GATED = _nb(
+    ("md", "```{exercise} E\n:label: ex-e\n```"),
+    ("code", "def f():\n    raise NotImplementedError"),
+    ("code", "check.f(f);"),
+    ("md", "````{solution-start} ex-e\n:class: dropdown\n````\nWhy it works."),
+    ("code", "def f_solution():\n    return 1"),
+    ("md", "````{solution-end}\n````\n\n## Next section"),
+    ("code", "x = 1"),
+)
+
+
+def test_strip_solutions_drops_exactly_the_gated_cells():
+    stripped = strip_solutions(GATED)
+    sources = [c.source for c in stripped.cells]
+    assert sources == [GATED.cells[i].source for i in (0, 1, 2, 6)]
+    assert len(GATED.cells) == 7                      # the input is not modified
+
+
+def test_strip_solutions_clears_outputs():
+    nb = _nb(("code", "1 + 1"))
+    nb.cells[0].outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"})]
+    nb.cells[0].execution_count = 1
+    cell = strip_solutions(nb).cells[0]
+    assert cell.outputs == [] and cell.execution_count is None
+
+
+@pytest.mark.parametrize("cells, message", [
+    ([("md", "{solution-start} a"), ("code", "x")], "never closed"),
+    ([("md", "{solution-end}")], "never opened"),
+    ([("md", "{solution-start} a"), ("md", "{solution-start} b"), ("md", "{solution-end}")], "inside another"),
+])
+def test_strip_solutions_rejects_broken_markers(cells, message):
+    with pytest.raises(ValueError, match=message):
+        strip_solutions(_nb(*cells), name="ch.ipynb")
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    assert main(["student", str(tmp_path / "missing"), str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: source folder") and err.count("\n") == 1
+    assert main(["student", str(ROOT / "chapters"), str(ROOT / "chapters")]) == 2
+    assert "overwrite" in capsys.readouterr().err
+
+
+def test_every_chapter_solution_is_gated():
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        code = "\n".join(c.source for c in strip_solutions(nb).cells if c.cell_type == "code")
+        assert "_solution" not in code, f"{path.name}: a solution escapes the solution-start/end markers"
+
+
+@pytest.mark.slow
+def test_learner_copies_run_top_to_bottom(tmp_path):
+    """Each copy executes in a fresh kernel; every check says 'not attempted yet'."""
+    written = write_student_copies(ROOT / "chapters", tmp_path)
+    assert [p.name for p in written] == [p.name for p in CHAPTERS]
+    for path in written:
+        nb = nbformat.read(path, as_version=4)
+        nbclient.NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+        texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        checks = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("check.")]
+        assert checks, f"{path.name} has no exercise checks"
+        for cell in checks:
+            out = "".join(o.get("text", "") for o in cell.outputs)
+            assert "not attempted yet" in out, f"{path.name}: {cell.source!r} printed {out!r}"
+        assert not any("✅" in t for t in texts), "a learner copy should pass no exercise by itself"
