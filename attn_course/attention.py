@@ -14,6 +14,7 @@ never NaN, and its gradients are finite.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 
 import torch
@@ -43,10 +44,12 @@ def _check_float_tensor(name: str, t: object, legend: str) -> None:
         raise ValueError(f"{name} must be {legend} with at least 2 dims; got shape {_shape(t)}")
 
 
-def _check_qkv(query: Tensor, key: Tensor, value: Tensor, names: Sequence[str]) -> None:
+def _check_qkv(
+    query: Tensor, key: Tensor, value: Tensor, names: Sequence[str], query_legend: str = "(..., L, D)"
+) -> None:
     """Validate the shapes shared by query (..., L, D), key (..., S, D), value (..., S, Dv)."""
     qn, kn, vn = names
-    _check_float_tensor(qn, query, "(..., L, D)")
+    _check_float_tensor(qn, query, query_legend)
     _check_float_tensor(kn, key, "(..., S, D)")
     _check_float_tensor(vn, value, "(..., S, Dv)")
     if not query.dtype == key.dtype == value.dtype:
@@ -55,7 +58,7 @@ def _check_qkv(query: Tensor, key: Tensor, value: Tensor, names: Sequence[str]) 
         )
     d = query.shape[-1]
     if d == 0:
-        raise ValueError(f"{qn} must be (..., L, D) with D >= 1; got {_shape(query)}")
+        raise ValueError(f"{qn} must be {query_legend} with D >= 1; got {_shape(query)}")
     if key.shape[-1] != d:
         raise ValueError(f"{kn} must be (..., S, D) with D={d} as in {qn}; got {_shape(key)}")
     s = key.shape[-2]
@@ -92,11 +95,12 @@ def _check_mask(mask: object, scores_shape: torch.Size) -> None:
 
 def _check_scale(scale: object) -> None:
     if isinstance(scale, Tensor):
-        if scale.dim() != 0 or not scale.is_floating_point():
-            raise ValueError(
-                f"scale must be a float or a 0-d floating tensor; got a tensor of shape {_shape(scale)} "
-                f"and dtype {scale.dtype}"
-            )
+        if not scale.is_floating_point():
+            raise TypeError(f"scale must be a float or a 0-d floating tensor; got a tensor of dtype {scale.dtype}")
+        if scale.dim() != 0:
+            raise ValueError(f"scale must be a float or a 0-d tensor; got a tensor of shape {_shape(scale)}")
+        if not torch.isfinite(scale):
+            raise ValueError(f"scale must be finite; got {scale.item()}")
     elif isinstance(scale, bool) or not isinstance(scale, (int, float)):
         raise TypeError(f"scale must be a float or a 0-d floating tensor; got {type(scale).__name__}")
     elif not math.isfinite(scale):
@@ -164,13 +168,17 @@ def self_attention(x: Tensor, mask: Tensor | None = None, scale: float | Tensor 
     Returns ``(outputs, weights)``: outputs (..., S, D), weights (..., S, S),
     where ``weights[..., i, j]`` is how much input i attends to input j.
     """
-    _check_qkv(x, x, x, ("x", "x", "x"))
+    _check_qkv(x, x, x, ("x", "x", "x"), query_legend="(..., S, D)")
     return dot_product_attention(x, x, x, mask=mask, scale=scale)
 
 
 def _check_length(name: str, n: object, minimum: int) -> int:
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"{name} must be an int; got {type(n).__name__}")
+    try:
+        if isinstance(n, bool):
+            raise TypeError
+        n = operator.index(n)  # ints, NumPy integers, 0-d integer tensors
+    except TypeError:
+        raise TypeError(f"{name} must be an int; got {type(n).__name__}") from None
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {n}")
     return n
@@ -197,7 +205,7 @@ def padding_mask(lengths: Tensor | Sequence[int], S: int) -> Tensor:
     S = _check_length("S", S, 1)
     if not isinstance(lengths, Tensor):
         try:
-            lengths = torch.as_tensor(lengths)
+            lengths = torch.as_tensor(lengths) if len(lengths) else torch.zeros(0, dtype=torch.long)
         except (TypeError, ValueError, RuntimeError):
             raise TypeError(f"lengths must be a 1-D tensor or sequence of ints; got {type(lengths).__name__}") from None
     if lengths.dim() != 1:
