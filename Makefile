@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup book test unit build-check lab bench student clean
+.PHONY: help setup book test lab bench student vendor clean
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
@@ -15,6 +15,7 @@ help:
 	@echo "make lab    - open the chapters in JupyterLab"
 	@echo "make bench  - print the benchmark table"
 	@echo "make student- write learner copies (no solutions) into student/"
+	@echo "make vendor - refresh the offline JavaScript in book/vendor/ from npm and the anywidget wheel"
 	@echo "make clean  - remove the build and the caches (keeps .venv)"
 
 # (Re)install when the pins or the package metadata change.
@@ -49,6 +50,10 @@ bench: $(STAMP)
 
 student: $(STAMP)
 	$(PY) -m attn_course student chapters/ student/
+
+# Needs npm and the registry; rebuild the book from clean afterwards.
+vendor: $(STAMP)
+	$(PY) scripts/vendor.py
 
 clean:
 	rm -rf _build student test-artifacts .pytest_cache .hypothesis

@@ -43,26 +43,24 @@ def plot_attention_arrows(tokens: Sequence[str], weights: Tensor | Sequence[floa
         raise ValueError(f"weights must be (S,) with S={len(tokens)} tokens; got {tuple(w.shape)}")
     if not 0 <= query < len(tokens):
         raise ValueError(f"query must index one of the {len(tokens)} tokens; got {query}")
-    fig, ax = plt.subplots(figsize=(1.45 * len(tokens) + 0.5, 2.6), layout="constrained")
+    fig, ax = plt.subplots(figsize=(1.05 * len(tokens) + 0.6, 2.5), layout="constrained")
     for j, (tok, wj) in enumerate(zip(tokens, w.tolist())):
         is_query = j == query
         ax.text(j, 0, tok, ha="center", va="center", fontsize=14,
                 fontweight="bold" if is_query else "normal",
                 color=OKABE_ITO["vermillion"] if is_query else "black")
-        ax.text(j, -0.42, f"{wj:.2f}", ha="center", va="center", fontsize=11, color=OKABE_ITO["blue"])
-        if is_query:
-            ax.add_patch(FancyArrowPatch((j - 0.12, 0.22), (j + 0.12, 0.22), connectionstyle="arc3,rad=-2.2",
-                                         arrowstyle="-|>", mutation_scale=12, lw=0.5 + 12 * wj,
-                                         color=OKABE_ITO["blue"], alpha=0.85))
+        ax.text(j, -0.45, f"{wj:.2f}", ha="center", va="center", fontsize=12, color=OKABE_ITO["blue"])
+        if is_query:  # a loop above the query word: how much it attends to itself
+            start, end, rad = (j - 0.28, 0.2), (j + 0.28, 0.2), -1.6
         else:
-            rad = -0.35 if j > query else 0.35
-            ax.add_patch(FancyArrowPatch((query, 0.22), (j, 0.22), connectionstyle=f"arc3,rad={rad}",
-                                         arrowstyle="-|>", mutation_scale=12, lw=0.5 + 12 * wj,
-                                         color=OKABE_ITO["blue"], alpha=0.85, shrinkA=8, shrinkB=8))
+            start, end, rad = (query, 0.22), (j, 0.22), (-0.35 if j > query else 0.35)
+        ax.add_patch(FancyArrowPatch(start, end, connectionstyle=f"arc3,rad={rad}", arrowstyle="-|>",
+                                     mutation_scale=14, lw=0.5 + 12 * wj, color=OKABE_ITO["blue"],
+                                     alpha=0.85, shrinkA=6, shrinkB=6))
     ax.set_xlim(-0.6, len(tokens) - 0.4)
-    ax.set_ylim(-0.65, 1.35)
+    ax.set_ylim(-0.65, 1.3)
     ax.axis("off")
-    ax.set_title(f"Attention weights of the query '{tokens[query]}' (arrow width ∝ weight)", fontsize=11)
+    ax.set_title(f"Attention weights of the query '{tokens[query]}'", fontsize=12)
     return fig
 
 
