@@ -16,41 +16,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import nbclient
 import nbformat
 
+from benchlib import Row, measure, table
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-@dataclass
-class Row:
-    name: str
-    median: float
-    runs: list[float]
-    unit: str
-    target: float | None      # upper bound, same unit
-
-    @property
-    def status(self) -> str:
-        if self.target is None:
-            return "recorded"
-        return "met" if self.median <= self.target else "NOT met"
-
-
-def measure(fn: Callable[[], float | None], repeat: int) -> list[float]:
-    """Run fn `repeat` times; fn returns its own measurement or None to be timed from outside."""
-    runs = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        value = fn()
-        runs.append(value if value is not None else time.perf_counter() - start)
-    return runs
 
 
 def execute_chapter(path: Path) -> None:
@@ -81,15 +57,9 @@ def bench_build(repeat: int) -> list[Row]:
 
 
 SUITES: dict[str, Callable[[int], list[Row]]] = {"chapters": bench_chapters, "build": bench_build}
-
-
-def table(rows: list[Row]) -> str:
-    lines = ["| benchmark | median | runs | target | status |", "|---|---:|---|---:|---|"]
-    for r in rows:
-        runs = ", ".join(f"{x:.2f}" for x in r.runs)
-        target = f"≤ {r.target:g} {r.unit}" if r.target is not None else "-"
-        lines.append(f"| {r.name} | {r.median:.2f} {r.unit} | {runs} | {target} | {r.status} |")
-    return "\n".join(lines)
+# Further suites live in their own modules (scripts/bench_*.py), each exposing SUITES.
+for _module in sorted(Path(__file__).parent.glob("bench_*.py")):
+    SUITES.update(__import__(_module.stem).SUITES)
 
 
 def main() -> int:
