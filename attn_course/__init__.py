@@ -10,6 +10,7 @@ Masks are boolean with **True = may attend**, everywhere.
 """
 
 from attn_course.attention import (
+    additive_attention,
     causal_mask,
     dot_product_attention,
     masked_softmax,
@@ -21,6 +22,7 @@ from attn_course.attention import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "additive_attention",
     "causal_mask",
     "dot_product_attention",
     "masked_softmax",

@@ -24,6 +24,7 @@ __all__ = [
     "dot_product_attention",
     "scaled_dot_product_attention",
     "self_attention",
+    "additive_attention",
     "masked_softmax",
     "causal_mask",
     "padding_mask",
@@ -170,6 +171,27 @@ def self_attention(x: Tensor, mask: Tensor | None = None, scale: float | Tensor 
     """
     _check_qkv(x, x, x, ("x", "x", "x"), query_legend="(..., S, D)")
     return dot_product_attention(x, x, x, mask=mask, scale=scale)
+
+
+def additive_attention(
+    query: Tensor, key: Tensor, value: Tensor, v: Tensor, mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
+    """Additive attention: scores ``v · tanh(q_i + k_j)`` (Bahdanau et al. 2015, eq. 6).
+
+    The projections W_q q and W_k k of the paper are done before the call (as in
+    ``keras.layers.AdditiveAttention``), so query and key already share the width D.
+    query: (..., L, D); key: (..., S, D); value: (..., S, Dv); v: (D,);
+    mask: boolean, broadcastable to (..., L, S), True = may attend.
+    Returns ``(context, weights)``: (..., L, Dv) and (..., L, S).
+    """
+    _check_qkv(query, key, value, ("query", "key", "value"))
+    if not isinstance(v, Tensor) or v.shape != (query.shape[-1],) or v.dtype != query.dtype:
+        got = f"shape {_shape(v)}, dtype {v.dtype}" if isinstance(v, Tensor) else type(v).__name__
+        raise ValueError(f"v must be (D,) = ({query.shape[-1]},) with dtype {query.dtype} as query; got {got}")
+    hidden = torch.tanh(query.unsqueeze(-2) + key.unsqueeze(-3))  # (..., L, S, D)
+    scores = hidden @ v                                          # (..., L, S)
+    weights = masked_softmax(scores, mask)                       # (..., L, S)
+    return weights @ value, weights                              # (..., L, Dv), (..., L, S)
 
 
 def _check_length(name: str, n: object, minimum: int) -> int:

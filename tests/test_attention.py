@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attn_course.attention import (
+    additive_attention,
     causal_mask,
     dot_product_attention,
     masked_softmax,
@@ -695,3 +696,45 @@ def test_sizes_accept_numpy_and_tensor_integers():
 
 def test_padding_mask_of_an_empty_batch():
     assert padding_mask([], 3).shape == (0, 3)
+
+
+# --- additive attention -------------------------------------------------------------------
+
+def test_additive_attention_hand_case():
+    q = torch.tensor([[0.5, -1.0]], dtype=torch.float64)                 # (L, D) = (1, 2)
+    k = torch.tensor([[1.0, 0.0], [0.0, 2.0]], dtype=torch.float64)      # (S, D) = (2, 2)
+    val = torch.tensor([[1.0], [3.0]], dtype=torch.float64)              # (S, Dv) = (2, 1)
+    v = torch.tensor([2.0, 1.0], dtype=torch.float64)
+    s0 = 2 * math.tanh(1.5) + 1 * math.tanh(-1.0)
+    s1 = 2 * math.tanh(0.5) + 1 * math.tanh(1.0)
+    a0 = math.exp(s0) / (math.exp(s0) + math.exp(s1))
+    context, weights = additive_attention(q, k, val, v)
+    torch.testing.assert_close(weights, torch.tensor([[a0, 1 - a0]], dtype=torch.float64))
+    torch.testing.assert_close(context, torch.tensor([[a0 * 1 + (1 - a0) * 3]], dtype=torch.float64))
+
+
+def test_additive_attention_matches_a_loop_with_masks_and_batches():
+    g = torch.Generator().manual_seed(3)
+    q, k, val = (torch.randn(2, n, 4, generator=g, dtype=torch.float64) for n in (3, 5, 5))
+    v = torch.randn(4, generator=g, dtype=torch.float64)
+    mask = padding_mask([5, 2], 5)[:, None, :]                           # (B, 1, S)
+    context, weights = additive_attention(q, k, val, v, mask)
+    for b in range(2):
+        for i in range(3):
+            scores = torch.stack([(v * torch.tanh(q[b, i] + k[b, j])).sum() for j in range(5)])
+            scores = scores.masked_fill(~mask[b, 0], float("-inf"))
+            torch.testing.assert_close(weights[b, i], scores.softmax(-1))
+    torch.testing.assert_close(context, weights @ val)
+    assert torch.autograd.gradcheck(lambda *t: additive_attention(*t, mask)[0],
+                                    tuple(t.clone().requires_grad_() for t in (q, k, val, v)))
+
+
+@pytest.mark.parametrize("v, message", [
+    (torch.ones(3, dtype=torch.float64), r"v must be \(D,\) = \(4,\).*got shape \(3,\)"),
+    (torch.ones(4), r"dtype torch.float64.*torch.float32"),
+    ([1.0] * 4, "got list"),
+])
+def test_additive_attention_checks_v(v, message):
+    q = torch.ones(2, 4, dtype=torch.float64)
+    with pytest.raises(ValueError, match=message):
+        additive_attention(q, q, q, v)
