@@ -13,13 +13,16 @@ class Row:
     median: float
     runs: list[float]
     unit: str
-    target: float | None      # upper bound, same unit
+    target: float | None      # same unit: an upper bound, or a lower bound when higher is better
+    higher_is_better: bool = False
 
     @property
     def status(self) -> str:
+        """Times are judged on the median; accuracies on the worst run (every seed must pass)."""
         if self.target is None:
             return "recorded"
-        return "met" if self.median <= self.target else "NOT met"
+        ok = min(self.runs) >= self.target if self.higher_is_better else self.median <= self.target
+        return "met" if ok else "NOT met"
 
 
 def measure(fn: Callable[[], float | None], repeat: int) -> list[float]:
@@ -36,6 +39,7 @@ def table(rows: list[Row]) -> str:
     lines = ["| benchmark | median | runs | target | status |", "|---|---:|---|---:|---|"]
     for r in rows:
         runs = ", ".join(f"{x:.2f}" for x in r.runs)
-        target = f"≤ {r.target:g} {r.unit}" if r.target is not None else "-"
+        bound = "≥" if r.higher_is_better else "≤"
+        target = f"{bound} {r.target:g} {r.unit}" if r.target is not None else "-"
         lines.append(f"| {r.name} | {r.median:.2f} {r.unit} | {runs} | {target} | {r.status} |")
     return "\n".join(lines)
