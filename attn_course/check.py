@@ -6,166 +6,42 @@ naming the first thing that is wrong: not attempted yet, an exception, the
 wrong type, dtype or shape, NaN, a changed input, wrong values (with a hint
 when the answer matches a typical mistake), then gradients. It returns True or
 False and never raises, whatever the learner's code does. It never prints the
-solution.
+solution. The machinery is in :mod:`attn_course._checker`.
 
 ``progress()`` lists which exercises have passed in this session.
 """
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import torch
 from torch import Tensor
 
-from attn_course.attention import dot_product_attention
+from attn_course import _checker
+from attn_course._checker import FAIL, PASS, TODO, Case, Problem, run
+from attn_course.attention import dot_product_attention, masked_softmax, padding_mask
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
 
-__all__ = ["attention_weights", "self_attention_output", "progress"]
-
-PASS, FAIL, TODO = "✅", "❌", "✏️"
-_results: dict[str, bool] = {}
-
-
-@dataclass(frozen=True)
-class Case:
-    """One seeded input for a checker, the reference answer and typical wrong answers."""
-
-    args: tuple[Tensor, ...]
-    legend: tuple[str, ...]                      # shape legend of each argument, e.g. "(S, D)"
-    expected: Tensor
-    out_legend: str                              # shape legend of the answer
-    mistakes: Sequence[tuple[Tensor, str]] = field(default_factory=tuple)
-
-
-class _Problem(Exception):
-    """What is wrong with the learner's answer, as one line, with the icon to show."""
-
-    def __init__(self, message: str, icon: str = FAIL):
-        super().__init__(message)
-        self.icon = icon
-
-
-def _describe_args(case: Case) -> str:
-    return ", ".join(f"{leg} = {tuple(a.shape)}" for a, leg in zip(case.args, case.legend))
-
-
-def _call(fn: Callable, case: Case, requires_grad: bool = False) -> tuple[object, tuple[Tensor, ...]]:
-    """Call fn on fresh copies of the case's inputs; turn any exception into a _Problem."""
-    copies = tuple(a.detach().clone().requires_grad_(requires_grad) for a in case.args)
-    try:
-        return fn(*copies), copies
-    except NotImplementedError:
-        raise _Problem("not attempted yet: replace `raise NotImplementedError` with your code.", TODO) from None
-    except (KeyboardInterrupt, SystemExit) as e:
-        raise _Problem(f"your function stopped with {type(e).__name__}.") from None
-    except BaseException as e:  # the learner's code may raise anything
-        where = traceback.extract_tb(e.__traceback__)[-1]
-        line = f" (line {where.lineno}: `{where.line.strip()}`)" if where.line else ""
-        raise _Problem(
-            f"your function raised {type(e).__name__}: {e}{line}. It was called with {_describe_args(case)}."
-        ) from None
-
-
-def _check_form(got: object, case: Case) -> Tensor:
-    """Type, dtype, shape and finiteness of the answer."""
-    exp = case.expected
-    if got is None:
-        raise _Problem("your function returned None: did you forget `return`?")
-    if isinstance(got, tuple) and got and isinstance(got[0], Tensor):
-        raise _Problem(f"your function returned a tuple of {len(got)}; return one tensor of shape {case.out_legend}.")
-    if not isinstance(got, Tensor):
-        kind = type(got).__module__.split(".")[0] + "." + type(got).__name__
-        raise _Problem(f"expected a torch.Tensor, got {kind}: keep to torch operations (no NumPy, no lists).")
-    if got.dtype != exp.dtype:
-        raise _Problem(f"expected dtype {exp.dtype} (like the inputs), got {got.dtype}.")
-    if got.shape != exp.shape:
-        hint = ""
-        known = [h for w, h in case.mistakes if w.shape == got.shape and torch.allclose(got.detach(), w, atol=1e-5)]
-        if known:
-            hint = " " + known[0][0].upper() + known[0][1:]
-        elif got.shape == exp.shape[::-1] and got.dim() > 1:
-            hint = " It is transposed: check the order of your matrix product."
-        elif got.numel() == exp.numel():
-            hint = " Same number of elements: check which axis you reduce or squeeze."
-        raise _Problem(
-            f"expected shape {case.out_legend} = {tuple(exp.shape)}, got {tuple(got.shape)} "
-            f"(inputs: {_describe_args(case)}).{hint}"
-        )
-    bad = ~torch.isfinite(got.detach())
-    if bad.any():
-        idx = tuple(bad.nonzero()[0].tolist())
-        raise _Problem(f"the answer holds NaN or inf (first at index {idx}). torch.softmax is stable; exp/sum may overflow.")
-    return got
-
-
-def _check_values(got: Tensor, case: Case, atol: float = 1e-5) -> None:
-    exp = case.expected
-    if torch.allclose(got.detach(), exp, atol=atol, rtol=1e-4):
-        return
-    for wrong, hint in case.mistakes:
-        if wrong.shape == got.shape and torch.allclose(got.detach(), wrong, atol=atol, rtol=1e-4):
-            raise _Problem(f"wrong values: {hint}")
-    diff = (got.detach() - exp).abs()
-    idx = tuple(torch.nonzero(diff == diff.max())[0].tolist())
-    raise _Problem(
-        f"wrong values: largest difference {diff.max().item():.3g} at index {idx} "
-        f"(expected {exp[idx].item():.4f}, got {got[idx].item():.4f})."
-    )
-
-
-def _check_unchanged(copies: tuple[Tensor, ...], case: Case) -> None:
-    for name, before, after in zip(case.legend, case.args, copies):
-        if not torch.equal(before, after.detach()):
-            raise _Problem(f"your function changed its input {name} in place (e.g. `x -= ...`, `x.exp_()`); work on a copy.")
-
-
-def _check_gradients(fn: Callable, case: Case, reference: Callable) -> None:
-    got, copies = _call(fn, case, requires_grad=True)
-    if not isinstance(got, Tensor) or not got.requires_grad:
-        raise _Problem("right values, but no gradient flows back to the inputs: avoid .detach(), .item(), .numpy().")
-    weight = torch.linspace(-1.0, 1.0, got.numel(), dtype=got.dtype).reshape(got.shape)
-    grads = torch.autograd.grad((got * weight).sum(), copies, allow_unused=True)
-    ref_inputs = tuple(a.detach().clone().requires_grad_(True) for a in case.args)
-    ref_grads = torch.autograd.grad((reference(*ref_inputs) * weight).sum(), ref_inputs)
-    for name, g, r in zip(case.legend, grads, ref_grads):
-        if g is None or not torch.allclose(g, r, atol=1e-4, rtol=1e-3):
-            raise _Problem(f"right values, but the gradient with respect to {name} is wrong: is some step detached?")
-
-
-def _run(name: str, fn: object, cases: Sequence[Case], reference: Callable) -> bool:
-    """Run every check on every case; print one line; return whether all passed."""
-    try:
-        if not callable(fn):
-            raise _Problem(f"pass your function itself, e.g. check.{name}(my_function); got {type(fn).__name__}.")
-        for case in cases:
-            got, copies = _call(fn, case)
-            got = _check_form(got, case)
-            _check_unchanged(copies, case)
-            _check_values(got, case)
-        _check_gradients(fn, cases[0], reference)
-    except _Problem as p:
-        print(f"{p.icon} {name}: {p}")
-        _results[name] = False
-        return False
-    except BaseException as e:  # a bug in the checker must never crash the learner's kernel
-        print(f"{FAIL} {name}: the checker itself hit {type(e).__name__}: {e}. Please report it.")
-        _results[name] = False
-        return False
-    print(f"{PASS} {name}: correct, on {len(cases)} test inputs, gradients included.")
-    _results[name] = True
-    return True
+__all__ = [
+    "attention_weights", "self_attention_output",              # self-attention
+    "teacher_forcing_input", "greedy_decode",                  # the vanilla encoder-decoder
+    "peeky_input", "reverse_source",                           # the peeky encoder-decoder
+    "masked_attention_weights", "context_vector",              # the attention encoder-decoder
+    "progress",
+]
 
 
 def progress(names: Sequence[str] = ()) -> dict[str, bool]:
     """Print and return which exercises have passed in this session (all checkers by default)."""
     names = tuple(names) or tuple(n for n in __all__ if n != "progress")
-    status = {n: _results.get(n, False) for n in names}
-    for n, ok in status.items():
-        tried = n in _results
-        print(f"{PASS if ok else (FAIL if tried else '·')} {n}" + ("" if tried else " (not checked yet)"))
-    return status
+    results = _checker.status()
+    for n in names:
+        r = results.get(n, "unchecked")
+        icon, note = {True: (PASS, ""), False: (FAIL, ""), None: (TODO, " (not attempted yet)")}.get(
+            r, ("·", " (not checked yet)"))
+        print(f"{icon} {n}{note}")
+    return {n: results.get(n) is True for n in names}
 
 
 # --- chapter 1: self-attention --------------------------------------------------------
@@ -198,7 +74,7 @@ def _weights_cases() -> list[Case]:
 
 def attention_weights(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(query (D,), keys (S, D)) -> weights (S,)``: softmax of the dot products."""
-    return _run("attention_weights", fn, _weights_cases(), _weights_reference)
+    return run("attention_weights", fn, _weights_cases(), _weights_reference)
 
 
 def _self_attention_reference(x: Tensor) -> Tensor:
@@ -225,4 +101,196 @@ def _self_attention_cases() -> list[Case]:
 
 def self_attention_output(fn: Callable[[Tensor], Tensor]) -> bool:
     """Check ``fn(X (N, D)) -> outputs (N, D)``: softmax(X Xᵀ) X, the softmax over each row."""
-    return _run("self_attention_output", fn, _self_attention_cases(), _self_attention_reference)
+    return run("self_attention_output", fn, _self_attention_cases(), _self_attention_reference)
+
+
+# --- the vanilla encoder-decoder ------------------------------------------------------------
+
+_TOY_PAIRS = [("16+75", "91"), ("52+607", "659"), ("3+4", "7"), ("999+1", "1000"), ("40+2", "42")]
+_TOY_SRC = Vocab.build(["0123456789+"])
+_TOY_TGT = Vocab.build(["0123456789"])
+
+
+def _teacher_forcing_cases() -> list[Case]:
+    cases = []
+    for pairs in (_TOY_PAIRS, _TOY_PAIRS[::-1][:3]):
+        data = encode_pairs(pairs, _TOY_SRC, _TOY_TGT)
+        out, expected = data.tgt_out, data.tgt_in                            # (B, L) each
+        no_eos_swap = torch.cat([torch.full_like(out[:, :1], SOS_ID), out[:, :-1]], dim=1)
+        mistakes = (
+            (out, "this is the target itself. The decoder input is the target shifted right by one, after <s>."),
+            (no_eos_swap, "the </s> of the shorter rows is still there: the decoder never reads </s>; put <pad> there."),
+            (torch.cat([out[:, 1:], torch.full_like(out[:, :1], PAD_ID)], dim=1),
+             "you shifted left. Shift right: position t of the input holds the target token t-1, and <s> comes first."),
+        )
+        cases.append(Case((out,), ("tgt_out (B, L)",), expected, "(B, L)", mistakes))
+    return cases
+
+
+def teacher_forcing_input(fn: Callable[[Tensor], Tensor]) -> bool:
+    """Check ``fn(tgt_out (B, L)) -> tgt_in (B, L)``: <s>, then the target shifted right, </s> dropped."""
+    return run("teacher_forcing_input", fn, _teacher_forcing_cases())
+
+
+def _toy_model(decoder: str = "vanilla"):
+    from attn_course.models import Seq2SeqConfig
+    from attn_course.train import build_model
+
+    model = build_model(Seq2SeqConfig(_TOY_SRC, _TOY_TGT, decoder=decoder, embed_dim=8, hidden_dim=16), seed=7)
+    with torch.no_grad():              # <pad> and <s> are never targets: a plain argmax never picks them
+        model.decoder.out.bias[[PAD_ID, SOS_ID]] = -1e4
+    return model.eval()
+
+
+def _until_eos(row: list[int]) -> list[int]:
+    return row[: row.index(EOS_ID) + 1] if EOS_ID in row else row
+
+
+def _compare_decoded(expected: Tensor) -> Callable[[Tensor], None]:
+    def compare(got: Tensor) -> None:
+        for b, (e, g) in enumerate(zip(expected.tolist(), got.tolist())):
+            e, g = _until_eos(e), _until_eos(g)
+            if e != g:
+                hint = ""
+                if len(set(g)) == 1 and len(e) > 1:
+                    hint = " Every step chose the same token: does each step feed back the token it just chose?"
+                elif EOS_ID in e and EOS_ID not in g:
+                    hint = " Yours never stops: stop a row at its first </s>."
+                raise Problem(f"row {b}: expected {_TOY_TGT.decode(e)!r}, got {_TOY_TGT.decode(g)!r}.{hint}")
+    return compare
+
+
+def _greedy_cases() -> list[Case]:
+    cases = []
+    for decoder, max_len in (("vanilla", 6), ("peeky", 4)):
+        model = _toy_model(decoder)
+        data = encode_pairs(_TOY_PAIRS, _TOY_SRC, _TOY_TGT)
+        expected, _ = model.greedy_decode(data.src, data.src_lengths, max_len=max_len)    # (B, T)
+        cases.append(Case((model, data.src, data.src_lengths, max_len),
+                          ("model", "src (B, S)", "src_lengths (B,)", "max_len"),
+                          expected, "(B, T)", compare=_compare_decoded(expected)))
+    return cases
+
+
+def greedy_decode(fn: Callable[..., Tensor]) -> bool:
+    """Check ``fn(model, src (B, S), src_lengths (B,), max_len) -> tokens (B, T)``, T <= max_len.
+
+    Compared row by row up to the first </s>; what follows it does not matter.
+    """
+    try:
+        cases = _greedy_cases()
+    except BaseException as e:  # never let the checker's own set-up escape
+        print(f"{FAIL} greedy_decode: the checker itself hit {type(e).__name__}: {e}. Please report it.")
+        return False
+    return run("greedy_decode", _any_width(fn), cases)
+
+
+def _any_width(fn: Callable[..., Tensor]) -> Callable[..., object]:
+    """Let the decoded tokens have any width up to max_len: pad or cut to the reference width."""
+    def wrapped(model, src, src_lengths, max_len):
+        got = fn(model, src, src_lengths, max_len)
+        if isinstance(got, Tensor) and got.dim() == 2 and not got.is_floating_point() and got.shape[1] <= max_len:
+            return torch.nn.functional.pad(got, (0, max_len - got.shape[1]), value=PAD_ID)
+        return got                     # longer than max_len: the shape check says so
+    return wrapped
+
+
+# --- the peeky encoder-decoder ------------------------------------------------------------
+
+def _peeky_reference(embedded: Tensor, h: Tensor) -> Tensor:
+    return torch.cat([embedded, h[:, None, :].expand(-1, embedded.shape[1], -1)], dim=-1)   # (B, L, E + H)
+
+
+def _peeky_cases() -> list[Case]:
+    cases = []
+    for seed, (b, l, e, h) in enumerate([(2, 3, 4, 5), (3, 1, 2, 3), (1, 4, 3, 2)], start=20):
+        g = torch.Generator().manual_seed(seed)
+        emb, hid = torch.randn(b, l, e, generator=g), torch.randn(b, h, generator=g)
+        expected = _peeky_reference(emb, hid)
+        mistakes = ((torch.cat([hid[:, None, :].expand(-1, l, -1), emb], dim=-1),
+                     "the order is swapped: the embedding first, then h, as in PeekyDecoder."),)
+        cases.append(Case((emb, hid), ("embedded (B, L, E)", "h (B, H)"), expected, "(B, L, E + H)", mistakes))
+    return cases
+
+
+def peeky_input(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(embedded (B, L, E), h (B, H)) -> (B, L, E + H)``: h joined to every step's input."""
+    return run("peeky_input", fn, _peeky_cases(), _peeky_reference)
+
+
+def _reverse_reference(src: Tensor, lengths: Tensor) -> Tensor:
+    rows = [torch.cat([row[:n].flip(0), row[n:]]) for row, n in zip(src, lengths.tolist())]
+    return torch.stack(rows)                                               # (B, S)
+
+
+def _reverse_cases() -> list[Case]:
+    cases = []
+    for pairs in (_TOY_PAIRS, _TOY_PAIRS[2:]):
+        data = encode_pairs(pairs, _TOY_SRC, _TOY_TGT)
+        mistakes = ((data.src.flip(1), "the padding moved to the front: reverse only the first lengths[b] tokens "
+                                       "of each row, and keep the padding after them."),
+                    (data.src, "this is the source unchanged."))
+        cases.append(Case((data.src, data.src_lengths), ("src (B, S)", "lengths (B,)"),
+                          _reverse_reference(data.src, data.src_lengths), "(B, S)", mistakes))
+    return cases
+
+
+def reverse_source(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(src (B, S), lengths (B,)) -> (B, S)``: each row's real tokens reversed, padding kept after."""
+    return run("reverse_source", fn, _reverse_cases())
+
+
+# --- the attention encoder-decoder ----------------------------------------------------------
+
+def _attention_inputs(seed: int, b: int, s: int, h: int, lengths: list[int]):
+    g = torch.Generator().manual_seed(seed)
+    state, enc = torch.randn(b, h, generator=g), torch.randn(b, s, h, generator=g)
+    mask = padding_mask(lengths, s)                                       # (B, S)
+    enc = enc * mask[..., None]                                           # encoder states are 0 at padding
+    return state, enc, mask
+
+
+def _masked_weights_reference(state: Tensor, enc: Tensor, mask: Tensor) -> Tensor:
+    scores = (enc @ state[:, :, None])[..., 0]                            # (B, S)
+    return masked_softmax(scores, mask)
+
+
+def _masked_weights_cases() -> list[Case]:
+    cases = []
+    for seed, (b, s, h, lengths) in enumerate([(3, 5, 4, [5, 3, 1]), (2, 4, 3, [2, 4])], start=30):
+        state, enc, mask = _attention_inputs(seed, b, s, h, lengths)
+        scores = (enc @ state[:, :, None])[..., 0]
+        mistakes = (
+            (scores.softmax(-1), "the padded positions get weight too: set their scores to -inf before the softmax."),
+            (scores, "these are the raw scores: apply a softmax over the S source positions."),
+            (scores.softmax(0) * mask, "the softmax ran over the batch (dim 0): run it over the S positions (dim -1)."),
+        )
+        cases.append(Case((state, enc, mask), ("state (B, H)", "enc_states (B, S, H)", "mask (B, S)"),
+                          _masked_weights_reference(state, enc, mask), "(B, S)", mistakes))
+    return cases
+
+
+def masked_attention_weights(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(state (B, H), enc_states (B, S, H), mask (B, S)) -> weights (B, S)``, 0 where mask is False."""
+    return run("masked_attention_weights", fn, _masked_weights_cases(), _masked_weights_reference)
+
+
+def _context_reference(weights: Tensor, enc: Tensor) -> Tensor:
+    return (weights[:, None, :] @ enc)[:, 0]                              # (B, H)
+
+
+def _context_cases() -> list[Case]:
+    cases = []
+    for seed, (b, s, h, lengths) in enumerate([(3, 5, 4, [5, 3, 1]), (2, 3, 6, [3, 2])], start=40):
+        state, enc, mask = _attention_inputs(seed, b, s, h, lengths)
+        weights = _masked_weights_reference(state, enc, mask)
+        mistakes = ((enc.sum(1), "this is the plain sum of the encoder states: weight each one by its attention weight."),
+                    (enc.mean(1), "this is the plain mean of the encoder states: weight each by its attention weight."))
+        cases.append(Case((weights, enc), ("weights (B, S)", "enc_states (B, S, H)"),
+                          _context_reference(weights, enc), "(B, H)", mistakes))
+    return cases
+
+
+def context_vector(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
+    """Check ``fn(weights (B, S), enc_states (B, S, H)) -> context (B, H)``: the weighted sum of the states."""
+    return run("context_vector", fn, _context_cases(), _context_reference)

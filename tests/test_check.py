@@ -146,7 +146,108 @@ def test_the_solution_is_never_printed(capsys):
 def test_progress_reports_what_passed(capsys):
     check.attention_weights(ref_weights)
     check.self_attention_output(lambda X: X.clone())
-    status = check.progress()
+    status = check.progress(["attention_weights", "self_attention_output"])
     assert status == {"attention_weights": True, "self_attention_output": False}
     out = capsys.readouterr().out
     assert "✅ attention_weights" in out and "❌ self_attention_output" in out
+
+
+# --- the seq2seq exercises ----------------------------------------------------------------
+
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID  # noqa: E402
+
+
+def ref_teacher_forcing(out):
+    x = torch.cat([torch.full_like(out[:, :1], SOS_ID), out[:, :-1]], dim=1)
+    return x.masked_fill(x == EOS_ID, PAD_ID)
+
+
+def ref_greedy(model, src, lengths, max_len, feed_back=True):
+    memory = model.encoder(src, lengths)
+    state, token, out = memory.last, torch.full((src.shape[0], 1), SOS_ID), []
+    for _ in range(max_len):
+        logits, state, _ = model.decoder(token if feed_back else torch.full_like(token, SOS_ID), state, memory)
+        token = logits.argmax(-1)
+        out.append(token)
+    return torch.cat(out, dim=1)
+
+
+def ref_peeky(e, h):
+    return torch.cat([e, h[:, None].expand(-1, e.shape[1], -1)], dim=-1)
+
+
+def ref_reverse(src, lengths):
+    out = src.clone()
+    for b, n in enumerate(lengths.tolist()):
+        out[b, :n] = src[b, :n].flip(0)
+    return out
+
+
+def ref_masked_weights(state, enc, mask):
+    scores = (enc @ state[:, :, None]).squeeze(-1)
+    return torch.softmax(scores.masked_fill(~mask, float("-inf")), dim=-1)
+
+
+def ref_context(w, enc):
+    return (w[:, :, None] * enc).sum(1)
+
+
+SEQ2SEQ = {
+    check.teacher_forcing_input: (ref_teacher_forcing, [
+        (lambda o: o, "shifted right"),
+        (lambda o: torch.cat([torch.full_like(o[:, :1], SOS_ID), o[:, :-1]], 1), "</s> of the shorter rows"),
+        (lambda o: torch.cat([o[:, 1:], torch.full_like(o[:, :1], PAD_ID)], 1), "you shifted left"),
+    ]),
+    check.greedy_decode: (ref_greedy, [
+        (lambda m, s, n, t: ref_greedy(m, s, n, t, feed_back=False), "feed back the token"),
+        (lambda m, s, n, t: ref_greedy(m, s, n, t + 2), "expected shape"),
+        (lambda m, s, n, t: ref_greedy(m, s, n, t).float(), "dtype"),
+    ]),
+    check.peeky_input: (ref_peeky, [
+        (lambda e, h: torch.cat([h[:, None].expand(-1, e.shape[1], -1), e], -1), "order is swapped"),
+        (lambda e, h: torch.cat([e, h], -1), "RuntimeError"),
+        (lambda e, h: e, "expected shape"),
+    ]),
+    check.reverse_source: (ref_reverse, [
+        (lambda s, n: s.flip(1), "padding moved to the front"),
+        (lambda s, n: s.clone(), "source unchanged"),
+        (lambda s, n: s.flip(0), "first difference"),
+    ]),
+    check.masked_attention_weights: (ref_masked_weights, [
+        (lambda st, enc, m: torch.softmax((enc @ st[:, :, None]).squeeze(-1), -1), "padded positions"),
+        (lambda st, enc, m: (enc @ st[:, :, None]).squeeze(-1), "raw scores"),
+        (lambda st, enc, m: ref_masked_weights(st, enc, m).T, "transposed"),
+    ]),
+    check.context_vector: (ref_context, [
+        (lambda w, enc: enc.sum(1), "plain sum"),
+        (lambda w, enc: enc.mean(1), "plain mean"),
+        (lambda w, enc: w @ enc, "expected shape"),
+    ]),
+}
+
+
+@pytest.mark.parametrize("checker", SEQ2SEQ, ids=lambda f: f.__name__)
+def test_seq2seq_checkers_accept_the_reference_and_name_mistakes(checker, capsys):
+    reference, mistakes = SEQ2SEQ[checker]
+    assert checker(reference) is True
+    assert _line(capsys).startswith("✅")
+    for fn, message in mistakes:
+        assert checker(fn) is False
+        line = _line(capsys)
+        assert line.startswith("❌") and message in line, line
+
+
+@pytest.mark.parametrize("checker", SEQ2SEQ, ids=lambda f: f.__name__)
+def test_seq2seq_checkers_survive_hostile_code(checker, capsys):
+    for fn, message in [(_stub, "not attempted yet"), (lambda *a: None, "returned None"),
+                        (lambda *a: 1 / 0, "ZeroDivisionError"), (_raises_system_exit, "SystemExit"),
+                        (lambda *a: "text", "builtins.str")]:
+        assert checker(fn) is False
+        assert message in _line(capsys)
+
+
+def test_progress_marks_not_attempted(capsys):
+    check.peeky_input(_stub)
+    capsys.readouterr()
+    check.progress(["peeky_input"])
+    assert "✏️ peeky_input (not attempted yet)" in capsys.readouterr().out
