@@ -14,7 +14,10 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch
 from torch import Tensor
 
-__all__ = ["OKABE_ITO", "plot_attention_arrows", "plot_attention_heatmap", "plot_softmax_saturation"]
+__all__ = [
+    "OKABE_ITO", "plot_attention_arrows", "plot_attention_heatmap", "plot_softmax_saturation",
+    "plot_training", "plot_accuracy_by",
+]
 
 OKABE_ITO = {
     "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
@@ -108,4 +111,51 @@ def plot_softmax_saturation(
     ax.set_ylabel("average largest weight")
     ax.legend(frameon=False)
     ax.grid(alpha=0.3)
+    return fig
+
+
+MODEL_STYLES = {  # one colour and marker per model, the same in every figure
+    "vanilla": (OKABE_ITO["vermillion"], "o"), "peeky": (OKABE_ITO["orange"], "s"),
+    "attention": (OKABE_ITO["blue"], "D"),
+}
+
+
+def _style(name: str, i: int) -> tuple[str, str]:
+    fallback = list(OKABE_ITO.values())[i % len(OKABE_ITO)], "^"
+    return MODEL_STYLES.get(name.split()[0], fallback)
+
+
+def plot_training(histories: dict, steps_per_epoch: int | None = None) -> Figure:
+    """Loss per step (left) and held-out exact match (right) for several trained models.
+
+    histories: {name: attn_course.train.History}. With steps_per_epoch, the x axis counts epochs.
+    """
+    per = steps_per_epoch or 1
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
+    for i, (name, h) in enumerate(histories.items()):
+        colour, marker = _style(name, i)
+        ax_loss.plot([(k + 1) / per for k in range(len(h.losses))], h.losses, color=colour, lw=1, label=name)
+        if h.valid:
+            steps, exact, _ = zip(*h.valid)
+            ax_acc.plot([s / per for s in steps], [100 * e for e in exact], marker=marker, color=colour, label=name)
+    unit = "epoch" if steps_per_epoch else "step"
+    ax_loss.set(xlabel=unit, ylabel="training loss (cross-entropy)", yscale="log")
+    ax_acc.set(xlabel=unit, ylabel="held-out exact match (%)", ylim=(-2, 102))
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+    return fig
+
+
+def plot_accuracy_by(groups: Sequence, accuracies: dict[str, Sequence[float]], xlabel: str) -> Figure:
+    """Exact match (%) per group (e.g. input length) for several models: {name: [accuracy per group]}."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), layout="constrained")
+    for i, (name, acc) in enumerate(accuracies.items()):
+        if len(acc) != len(groups):
+            raise ValueError(f"accuracies[{name!r}] must have one value per group ({len(groups)}); got {len(acc)}")
+        colour, marker = _style(name, i)
+        ax.plot(list(groups), [100 * a for a in acc], marker=marker, color=colour, label=name)
+    ax.set(xlabel=xlabel, ylabel="exact match (%)", ylim=(-2, 102))
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
     return fig

@@ -18,10 +18,11 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from attn_course.data import PAD_ID, Encoded, batches
+from attn_course.data import PAD_ID, Encoded, batches, encode_pairs
 from attn_course.models import Seq2Seq, Seq2SeqConfig
 
-__all__ = ["TrainConfig", "History", "Metrics", "build_model", "fit", "evaluate", "save_model", "load_model"]
+__all__ = ["TrainConfig", "History", "Metrics", "build_model", "fit", "evaluate", "predict", "save_model",
+           "load_model"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,21 @@ def evaluate(model: Seq2Seq, data: Encoded, batch_size: int = 1000) -> Metrics:
         total += real.sum().item()
     model.train(was_training)
     return Metrics(exact / len(data), correct / total)
+
+
+@torch.no_grad()
+def predict(model: Seq2Seq, sources: list[str], batch_size: int = 1000, max_len: int = 32) -> list[str]:
+    """Greedy translations of many strings at once (batched, no teacher forcing)."""
+    cfg = model.config
+    data = encode_pairs([(s, "") for s in sources], cfg.src_vocab, cfg.tgt_vocab, reverse_source=cfg.reverse_source)
+    was_training = model.training
+    model.eval()
+    outputs = []
+    for batch in batches(data, batch_size, shuffle=False):
+        tokens, _ = model.greedy_decode(batch.src, batch.src_lengths, max_len=max_len)
+        outputs += [cfg.tgt_vocab.decode(row) for row in tokens.tolist()]
+    model.train(was_training)
+    return outputs
 
 
 def fit(model: Seq2Seq, train: Encoded, valid: Encoded | None = None, config: TrainConfig = TrainConfig(),
