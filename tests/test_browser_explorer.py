@@ -103,7 +103,7 @@ READ_VIEW = """(root) => {
         handles: [...root.querySelectorAll('.qk-handle')].map(
             (h) => [h.dataset.name, h.getAttribute('aria-label'), centre(h)]),
         scale: slider.value,
-        scaleText: root.querySelector('.qk-scale output').textContent,
+        scaleText: root.querySelector('.qk-scale-value').textContent,
     };
 }"""
 NUM = r"(-?\d+\.\d+)"

@@ -186,7 +186,7 @@ function render({ model, el }) {
   const slider = html("input", {
     type: "range", min: SCALE_MIN, max: SCALE_MAX, step: SCALE_STEP, "data-lm-suppress-shortcuts": "",
   }, scaleLabel);
-  const scaleValue = html("output", {}, scaleLabel);
+  const scaleValue = html("span", { class: "qk-scale-value", "aria-hidden": "true" }, scaleLabel);   // the slider announces its value
   const readout = html("div", { class: "qk-readout", "aria-live": "polite", "aria-atomic": "true" }, root);
   html("div", { class: "qk-hint" }, root).textContent =
     "Drag an arrow's tip, or click the plane to move q. Keyboard: Tab to an arrow, " +
@@ -197,7 +197,9 @@ function render({ model, el }) {
   const makeHandle = (className, name) => {
     const handle = html("div", {
       class: `qk-handle ${className}`, tabindex: 0, role: "button", "data-lm-suppress-shortcuts": "",
-      "aria-roledescription": "movable arrow", "aria-keyshortcuts": "ArrowUp ArrowDown ArrowLeft ArrowRight",
+      "aria-roledescription": "movable arrow",
+      "aria-keyshortcuts": "ArrowUp ArrowDown ArrowLeft ArrowRight Shift+ArrowUp Shift+ArrowDown " +
+        "Shift+ArrowLeft Shift+ArrowRight Q 0 1 2 3 4 5 6 7 8 9",
     }, plane);
     handle.dataset.name = name;
     return handle;
@@ -297,6 +299,7 @@ function render({ model, el }) {
 
     slider.max = Math.max(SCALE_MAX, Math.ceil(scale));
     slider.value = scale;
+    slider.setAttribute("aria-valuetext", `scale ${fmt(scale)}`);
     scaleValue.textContent = fmt(scale);
     const pairs = keys.map((_, i) => `${name(i)} ${fmt(weights[i])}`).join(", ");
     const text = `q = (${fmt(q[0])}, ${fmt(q[1])}) · weights: ${pairs} · output = (${fmt(out[0])}, ${fmt(out[1])})`;
@@ -334,7 +337,8 @@ function render({ model, el }) {
     drag = { name, pointerId: event.pointerId, grab: handle ? [tip[0] - at[0], tip[1] - at[1]] : [0, 0] };
     plane.setPointerCapture(event.pointerId);
     event.preventDefault();                                    // no text selection, no scrolling
-    handleOf(name).focus({ preventScroll: true });
+    readout.setAttribute("aria-live", "off");                  // no announcement at every step of a drag
+    handleOf(name).focus({ preventScroll: true, focusVisible: false });  // no focus ring for the mouse
     select(name);
     if (!handle) moveTo(name, at);
   });
@@ -343,7 +347,14 @@ function render({ model, el }) {
     const at = fromPointer(event);
     moveTo(drag.name, [at[0] + drag.grab[0], at[1] + drag.grab[1]]);
   });
-  const endDrag = (event) => { if (drag && event.pointerId === drag.pointerId) drag = null; };
+  const endDrag = (event) => {
+    if (!drag || event.pointerId !== drag.pointerId) return;
+    drag = null;
+    const text = readout.textContent;                          // announce the final state once
+    readout.setAttribute("aria-live", "polite");
+    readout.textContent = "";
+    readout.textContent = text;
+  };
   plane.addEventListener("pointerup", endDrag);
   plane.addEventListener("pointercancel", endDrag);
   plane.addEventListener("lostpointercapture", endDrag);
