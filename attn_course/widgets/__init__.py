@@ -1,5 +1,6 @@
 """Explorers: anywidget classes (Python traits + the reference maths) and their ES modules."""
 
 from attn_course.widgets.query_key import ExplorerValueError, QueryKeyExplorer
+from attn_course.widgets.stepper import DecodingStepper
 
-__all__ = ["ExplorerValueError", "QueryKeyExplorer"]
+__all__ = ["DecodingStepper", "ExplorerValueError", "QueryKeyExplorer"]

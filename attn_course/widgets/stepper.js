@@ -1,0 +1,331 @@
+// Decoding stepper: step through a model's greedy decoding one output token at a
+// time and see, at each step, the output so far, the attention weights over the
+// source tokens and the token chosen (with the top candidates, when given).
+// Plain DOM, no dependencies, no bundler.
+//
+// The decodings were computed in Python and arrive as traits (examples, example,
+// step, separator, title); the view draws everything from them, in the browser,
+// so it stays live in a static page with no kernel. Stepping sets `step` (and
+// picking an input sets `example`); save_changes() sends them to Python when there
+// is a kernel and does nothing otherwise. Importing this module touches no DOM
+// (it is tested under node).
+
+// ---- Sizes, in CSS px
+const CELL_MAX = 40;                   // widest input column (short inputs stay compact)
+const CELL_MIN = 18;                   // narrowest input column (then the figure scrolls sideways)
+const HEAT_ROW = 13;                   // height of one step's row in the heatmap of all steps
+const HEAT_GAP = 8;                    // between the input row and the heatmap
+const BAR_WIDTH = 110;                 // a candidate's probability bar at probability 1
+
+// ---- Colours: the Okabe-Ito palette, safe for colour-blind readers
+const OKABE_ITO = {
+  black: "#000000", orange: "#E69F00", skyBlue: "#56B4E9", green: "#009E73",
+  yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7",
+};
+// Weights: a single-hue sequential ramp, white (0) to Okabe-Ito blue (1). Its
+// lightness falls steadily, so it reads the same in every kind of colour vision
+// and in greyscale; the text on each cell is black or white, whichever contrasts more.
+const HEAT_LOW = "#ffffff";
+const HEAT_HIGH = OKABE_ITO.blue;
+const INK_DARK = "#000000";
+const INK_LIGHT = "#ffffff";
+const CURRENT_COLOUR = OKABE_ITO.vermillion;   // the current step: its token and its row (set in the CSS too)
+const CHOSEN_BAR = OKABE_ITO.orange;           // the chosen token's probability
+const OTHER_BAR = "#9a9a9a";                   // the other candidates'
+const FUTURE_CELL = "#f2f2f2";                 // rows of steps not reached yet
+
+const EOS = "</s>";
+
+// ---- Pure helpers (exported for the tests) --------------------------------
+
+/** Two decimals, and never "-0.00". */
+export function fmt(x) {
+  return (Math.abs(x) < 0.005 ? 0 : x).toFixed(2);
+}
+
+/** A weight as printed in its cell: ".82", "1" for 1.00, "" below 0.005 (too small to read). */
+export function cellText(w) {
+  const text = fmt(w);
+  return text === "0.00" ? "" : text === "1.00" ? "1" : text.slice(1);
+}
+
+/** A probability as printed beside its bar: two decimals, "<0.01" when it would print as 0.00 but is not 0. */
+export function probabilityText(p) {
+  return p > 0 && p < 0.005 ? "<0.01" : fmt(p);
+}
+
+/** How a token is drawn: a space as an open box, so it can be seen. */
+export function shown(token) {
+  return token === " " ? "\u2423" : token;
+}
+
+/** How a token is named in the readout: in quotes, or "space". */
+function quote(text) {
+  return text === " " ? "space" : `'${text}'`;
+}
+
+/** Index of the largest value (the first one on ties). */
+export function argmax(values) {
+  let best = 0;
+  values.forEach((v, i) => { if (v > values[best]) best = i; });
+  return best;
+}
+
+const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+const hex = (channels) => "#" + channels.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("");
+/** WCAG relative luminance of a "#rrggbb" colour. */
+function luminance(colour) {
+  const [r, g, b] = rgb(colour).map((c) => c / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+const contrast = (a, b) => {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+};
+
+/** The cell colour of weight w in [0, 1] and the ink (text colour) most readable on it. */
+export function heatColour(w) {
+  const t = Math.min(1, Math.max(0, w));
+  const [low, high] = [rgb(HEAT_LOW), rgb(HEAT_HIGH)];
+  const fill = hex(low.map((c, i) => c + t * (high[i] - c)));
+  return { fill, ink: contrast(fill, INK_DARK) >= contrast(fill, INK_LIGHT) ? INK_DARK : INK_LIGHT };
+}
+
+/** What the readout says at `step` (0-based) of `example` ({source, output, weights,
+ * target?, top?}); `separator` joins output tokens into text ("" or " ").
+ * Returns {text, argmax: the source index with the most weight, weight: its weight}. */
+export function describeStep(example, step, separator = "") {
+  const { source, output } = example, row = example.weights[step];
+  const best = argmax(row);
+  const soFar = output.slice(0, step).join(separator);
+  let text = `step ${step + 1} of ${output.length}: output so far ${step ? quote(soFar) : "empty"}, ` +
+    `chose ${quote(output[step])}`;
+  if (example.top) text += ` (probability ${fmt(example.top[step][0][1])})`;
+  text += `; most weight on input ${quote(source[best])} at position ${best + 1} of ${source.length} (${fmt(row[best])})`;
+  if (step === output.length - 1 && example.target != null) {
+    const verdict = writtenOutput(output, separator) === example.target ? "matches" : "differs from";
+    text += `; the output ${verdict} the expected ${quote(example.target)}`;
+  }
+  return { text, argmax: best, weight: row[best] };
+}
+
+/** The output as text: its tokens joined, without the final </s>. */
+function writtenOutput(output, separator) {
+  return (output[output.length - 1] === EOS ? output.slice(0, -1) : output).join(separator);
+}
+
+// ---- The view ------------------------------------------------------------
+
+function element(tag, attributes = {}, parent = null, text = null) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
+  if (text !== null) node.textContent = text;
+  if (parent) parent.append(node);
+  return node;
+}
+const FOCUSABLE = { "data-lm-suppress-shortcuts": "" };   // JupyterLab leaves their keys alone
+
+function render({ model, el }) {
+  const root = element("div", { class: "ds-stepper" }, el);
+  const title = element("div", { class: "ds-title" }, root);
+  const toolbar = element("div", { class: "ds-toolbar" }, root);
+  const pick = element("label", { class: "ds-pick" }, toolbar, "Input ");
+  const select = element("select", { class: "ds-select", ...FOCUSABLE }, pick);
+  const controls = element("div", { class: "ds-controls", role: "group", "aria-label": "Decoding step" }, toolbar);
+  const button = (className, text, label) =>
+    element("button", { type: "button", class: `ds-button ${className}`, "aria-label": label, ...FOCUSABLE }, controls, text);
+  const first = button("ds-first", "First", "First step");
+  const prev = button("ds-prev", "\u25C0 Previous", "Previous step");
+  const slider = element("input", { type: "range", class: "ds-slider", min: 0, step: 1, "aria-label": "Step", ...FOCUSABLE }, controls);
+  const next = button("ds-next", "Next \u25B6", "Next step");
+  const last = button("ds-last", "Last", "Last step");
+  const position = element("span", { class: "ds-position" }, controls);
+
+  const decision = element("div", { class: "ds-decision" }, root);
+  const soFarBox = element("div", { class: "ds-sofar" }, decision);
+  element("span", { class: "ds-caption" }, soFarBox, "output, up to this step");
+  const tokens = element("div", { class: "ds-tokens" }, soFarBox);
+  const choiceBox = element("div", { class: "ds-choice" }, decision);
+  element("span", { class: "ds-caption" }, choiceBox, "chose");
+  const candidates = element("div", { class: "ds-candidates" }, choiceBox);
+
+  const figure = element("div", {
+    class: "ds-figure", tabindex: 0, role: "group", ...FOCUSABLE,
+    "aria-keyshortcuts": "ArrowLeft ArrowRight Home End",
+  }, root);
+  const grid = element("div", { class: "ds-grid" }, figure);
+  element("div", { class: "ds-figcaption" }, figure,
+    "Top row: this step's weights over the input, the largest framed. Below: the weights of every step so far, " +
+    "one row per output token, this step's row framed.");
+  const target = element("div", { class: "ds-target" }, root);
+  const readout = element("div", { class: "ds-readout", "aria-live": "polite", "aria-atomic": "true" }, root);
+  element("div", { class: "ds-hint" }, root,
+    "Step with the buttons or the slider; with focus in the explorer, \u2190 \u2192 step and Home / End jump " +
+    "to the first and last step. Click a row of the grid to go to that step.");
+
+  let shownExamples = null, shownIndex = -1, shownSeparator = null;
+  let cells = [], heatRows = [], rowFrame = null;
+
+  const current = () => {
+    const examples = model.get("examples");
+    const index = Math.min(Math.max(model.get("example"), 0), examples.length - 1);
+    const example = examples[index];
+    const step = Math.min(Math.max(model.get("step"), 0), example.output.length - 1);
+    return { examples, index, example, step };
+  };
+
+  /** The grid of one example: a row of input cells (the current step's weights),
+   * a gap, then one heatmap row per output step. Every item is placed explicitly,
+   * so that the frame of the current row can lie over its cells. */
+  function buildGrid(example) {
+    const S = example.source.length, T = example.output.length;
+    grid.replaceChildren();
+    // Columns at least as wide as their token (and CELL_MIN, the cells' min-width), up to CELL_MAX to fill the width.
+    grid.style.gridTemplateColumns = `max-content repeat(${S}, minmax(max-content, ${CELL_MAX}px))`;
+    grid.style.gridTemplateRows = `auto ${HEAT_GAP}px repeat(${T}, ${HEAT_ROW}px)`;
+    const place = (node, row, column, span = 1) => { node.style.gridArea = `${row} / ${column} / span 1 / span ${span}`; return node; };
+    place(element("span", { class: "ds-rowlabel ds-input-label" }, grid, "input"), 1, 1);
+    cells = example.source.map((token, j) => {
+      const cell = place(element("div", { class: "ds-cell", role: "img" }, grid), 1, j + 2);
+      cell.style.minWidth = `${CELL_MIN}px`;
+      element("span", { class: "ds-char" }, cell, shown(token));
+      const value = element("span", { class: "ds-value" }, cell);
+      return { cell, value, token };
+    });
+    heatRows = example.output.map((token, t) => {
+      const label = place(element("span", { class: "ds-rowlabel ds-heat-label", "aria-hidden": "true" }, grid), t + 3, 1);
+      label.dataset.step = t;
+      const heat = Array.from({ length: S }, (_, j) => {
+        const c = place(element("span", { class: "ds-heat", "aria-hidden": "true" }, grid), t + 3, j + 2);
+        c.dataset.step = t;
+        return c;
+      });
+      return { label, heat, token };
+    });
+    rowFrame = element("span", { class: "ds-row-frame", "aria-hidden": "true" }, grid);
+    figure.setAttribute("aria-label", `Attention weights of ${T} output steps over ${S} input tokens`);
+  }
+
+  function buildOptions(examples, separator) {
+    select.replaceChildren(...examples.map((e, i) =>
+      element("option", { value: i }, null, `${i + 1}. ${e.source.join(separator)}`)));
+  }
+
+  /** Redraw everything from the model. */
+  function update() {
+    const { examples, index, example, step } = current();
+    const separator = model.get("separator"), T = example.output.length;
+    if (examples !== shownExamples || separator !== shownSeparator) buildOptions(examples, separator);
+    if (examples !== shownExamples || index !== shownIndex) buildGrid(example);
+    [shownExamples, shownIndex, shownSeparator] = [examples, index, separator];
+    title.textContent = model.get("title");
+    title.hidden = !model.get("title");
+    select.value = String(index);
+
+    slider.max = T - 1;
+    slider.value = step;
+    slider.setAttribute("aria-valuetext", `step ${step + 1} of ${T}`);
+    position.textContent = `step ${step + 1} / ${T}`;
+    for (const [b, off] of [[first, step === 0], [prev, step === 0], [next, step === T - 1], [last, step === T - 1]]) {
+      b.setAttribute("aria-disabled", String(off));   // not `disabled`: a focused button would lose focus
+    }
+
+    // The input cells: this step's weights.
+    const { text, argmax: best } = describeStep(example, step, separator);
+    example.weights[step].forEach((w, j) => {
+      const { cell, value, token } = cells[j], colour = heatColour(w);
+      cell.dataset.weight = String(w);
+      cell.style.background = colour.fill;
+      cell.style.color = colour.ink;
+      cell.classList.toggle("ds-argmax", j === best);
+      value.textContent = cellText(w);
+      cell.title = `${shown(token)}: ${fmt(w)}`;
+      cell.setAttribute("aria-label", `input ${quote(token)} at position ${j + 1}: weight ${fmt(w)}`);
+    });
+    // The heatmap of the steps so far; later steps stay blank.
+    heatRows.forEach(({ label, heat, token }, t) => {
+      const reached = t <= step;
+      label.textContent = reached ? shown(token) : "";
+      label.classList.toggle("ds-current", t === step);
+      heat.forEach((c, j) => {
+        c.style.background = reached ? heatColour(example.weights[t][j]).fill : FUTURE_CELL;
+      });
+    });
+    rowFrame.style.gridArea = `${step + 3} / 2 / span 1 / span ${cells.length}`;
+    rowFrame.style.borderColor = CURRENT_COLOUR;
+
+    // The output so far, the current token last; then the choice.
+    tokens.replaceChildren(...example.output.slice(0, step + 1).map((token, t) => {
+      const node = element("span", { class: `ds-token${t === step ? " ds-current" : ""}${token === EOS ? " ds-eos" : ""}` }, null, shown(token));
+      node.title = `step ${t + 1}`;
+      return node;
+    }));
+    const top = example.top ? example.top[step] : [[example.output[step], null]];
+    candidates.replaceChildren(...top.map(([token, p], k) => {
+      const row = element("div", { class: `ds-candidate${k === 0 ? " ds-chosen" : ""}` });
+      element("span", { class: `ds-token${k === 0 ? " ds-current" : ""}${token === EOS ? " ds-eos" : ""}` }, row, shown(token));
+      if (p !== null) {
+        row.dataset.probability = String(p);
+        const track = element("span", { class: "ds-track" }, row);
+        track.style.width = `${BAR_WIDTH}px`;
+        const bar = element("span", { class: "ds-bar" }, track);
+        bar.style.width = `${Math.max(1, p * BAR_WIDTH)}px`;
+        bar.style.background = k === 0 ? CHOSEN_BAR : OTHER_BAR;
+        element("span", { class: "ds-probability" }, row, probabilityText(p));
+      }
+      return row;
+    }));
+
+    const expected = example.target;
+    target.hidden = expected == null;
+    if (expected != null) {
+      const done = step === T - 1;
+      const verdict = !done ? "" : writtenOutput(example.output, separator) === expected ? " \u2713 the output matches" : " \u2717 the output differs";
+      target.textContent = `expected ${expected}${verdict}`;
+      target.classList.toggle("ds-match", done && verdict.includes("matches"));
+      target.classList.toggle("ds-differ", done && !verdict.includes("matches"));
+    }
+    if (readout.textContent !== text) readout.textContent = text;
+  }
+
+  /** A change made in this view: set it and send it to Python (if any). */
+  function go(step) {
+    const { example, step: now } = current();
+    step = Math.min(Math.max(step, 0), example.output.length - 1);
+    if (step === now && model.get("step") === now) return;
+    model.set("step", step);
+    model.save_changes();
+  }
+
+  first.addEventListener("click", () => go(0));
+  prev.addEventListener("click", () => go(current().step - 1));
+  next.addEventListener("click", () => go(current().step + 1));
+  last.addEventListener("click", () => go(Infinity));
+  slider.addEventListener("input", () => go(Number(slider.value)));
+  select.addEventListener("change", () => {
+    model.set("example", Number(select.value));
+    model.set("step", 0);                  // a new input starts from its first step
+    model.save_changes();
+  });
+  grid.addEventListener("click", (event) => {
+    const hit = event.target.closest("[data-step]");
+    if (hit) go(Number(hit.dataset.step));
+  });
+  root.addEventListener("keydown", (event) => {
+    // The select and the slider handle their own arrow keys.
+    if (event.target === select || event.target === slider || event.altKey || event.ctrlKey || event.metaKey) return;
+    const { step } = current();
+    const to = { ArrowLeft: step - 1, ArrowRight: step + 1, Home: 0, End: Infinity }[event.key];
+    if (to === undefined) return;
+    go(to);
+    event.preventDefault();                // no page scrolling
+    event.stopPropagation();
+  });
+
+  const traits = ["examples", "example", "step", "separator", "title"];
+  traits.forEach((t) => model.on(`change:${t}`, update));
+  update();
+  return () => traits.forEach((t) => model.off(`change:${t}`, update));
+}
+
+export default { render };

@@ -1,0 +1,82 @@
+"""(Re)create tests/vendor/: JavaScript that only the browser tests inject into the pages.
+
+    axe-core/   axe.min.js + LICENSE (MPL-2.0)   npm axe-core (accessibility rules)
+
+tests/test_browser_quality.py injects axe.min.js into every built page with
+Playwright's add_script_tag and fails on serious or critical violations. Nothing
+here ships with the book.
+
+The package is fetched with `npm pack` into a temporary folder, checked against its
+registry integrity hash and read with tarfile: nothing is installed, no node_modules
+is left behind. To bump the pin: `npm view axe-core@<version> dist.integrity`, update
+AXE_CORE below, rerun, then rerun the browser tests (new axe versions add rules).
+
+Usage: .venv/bin/python scripts/vendor_test_assets.py
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+# (npm name, version, registry integrity from `npm view <name>@<version> dist.integrity`)
+AXE_CORE = ("axe-core", "4.14.1",
+            "sha512-FHfa+lmNjQZfJz1q8wKqIDwC6DExcHt/pkjNQb09a3NPjCKg2rhu5qb2S4r76ASyFNNtuFooJpZe37OgudVGtQ==")
+AXE_FILES = ("axe.min.js", "LICENSE")
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = ROOT / "tests" / "vendor"
+
+
+def npm_pack(name: str, version: str, integrity: str, workdir: Path) -> tarfile.TarFile:
+    """Download name@version with `npm pack`, check its integrity, open the tarball."""
+    spec = f"{name}@{version}"
+    result = subprocess.run(
+        ["npm", "pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(workdir)],
+        cwd=workdir, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"npm pack {spec} failed:\n{result.stderr}")
+    tgz = workdir / json.loads(result.stdout)[0]["filename"]
+    algo, expected = integrity.split("-", 1)
+    actual = base64.b64encode(hashlib.new(algo, tgz.read_bytes()).digest()).decode()
+    if actual != expected:
+        sys.exit(f"{spec}: integrity mismatch, expected {integrity}, got {algo}-{actual}")
+    return tarfile.open(tgz)
+
+
+def vendor_axe(work: Path, out: Path) -> None:
+    out.mkdir(parents=True)
+    with npm_pack(*AXE_CORE, work) as tar:
+        for name in AXE_FILES:
+            member = tar.getmember(f"package/{name}")
+            (out / name).write_bytes(tar.extractfile(member).read())
+    if f"axe v{AXE_CORE[1]}" not in (out / "axe.min.js").read_text()[:300]:
+        sys.exit(f"axe.min.js does not announce version {AXE_CORE[1]} in its header")
+    (out / "VERSION").write_text(
+        f"{AXE_CORE[0]} {AXE_CORE[1]} ({AXE_CORE[2]})\n"
+        "Written by scripts/vendor_test_assets.py; do not edit. Change the pin there and rerun.\n")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="vendor-test-") as tmp:
+        work, staged = Path(tmp) / "npm", Path(tmp) / "vendor"
+        work.mkdir()
+        vendor_axe(work, staged / "axe-core")
+        # Replace tests/vendor only now that everything succeeded.
+        if VENDOR.exists():
+            shutil.rmtree(VENDOR)
+        shutil.copytree(staged, VENDOR)
+    for path in sorted(VENDOR.rglob("*")):
+        if path.is_file():
+            print(f"{path.relative_to(ROOT)}  {path.stat().st_size} bytes")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""The decoding stepper without a kernel or a browser: traits, validation, decodings
+built from a model (equal to ``model.translate`` and to an independent teacher-forced
+pass), and the ES module's helpers (run under node) equal to the Python reference."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+import torch
+
+import attn_course.widgets
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, addition_pairs, encode_pairs, word_pairs
+from attn_course.models import Seq2SeqConfig
+from attn_course.train import build_model
+from attn_course.widgets import DecodingStepper, ExplorerValueError
+from attn_course.widgets.stepper import describe_step
+
+WIDGETS = pathlib.Path(attn_course.widgets.__file__).parent
+
+
+def example(source="16+75", output=("9", "1", "</s>"), target=None, top=None, weights=None):
+    """A valid example: each step's weights peak on a different source token."""
+    source, output = list(source), list(output)
+    S = len(source)
+    rows = weights or [[0.6 if j == t % S else 0.4 / (S - 1) for j in range(S)] for t in range(len(output))]
+    e = {"source": source, "output": output, "weights": rows}
+    if target is not None:
+        e["target"] = target
+    if top is not None:
+        e["top"] = top
+    return e
+
+
+TOP = [[["9", 0.9], ["8", 0.05]], [["1", 0.7], ["2", 0.2]], [["</s>", 1.0]]]
+
+
+# ---- Traits and validation ------------------------------------------------------
+
+def test_defaults_show_a_consistent_example():
+    stepper = DecodingStepper()
+    e = stepper.examples[0]
+    T, S = len(e["output"]), len(e["source"])
+    assert (stepper.example, stepper.step, stepper.separator) == (0, 0, "")
+    assert len(e["weights"]) == len(e["top"]) == T and all(len(row) == S for row in e["weights"])
+    assert all(math.fsum(row) == pytest.approx(1, abs=1e-12) for row in e["weights"])
+    assert stepper.describe().startswith("step 1 of 3: output so far empty, chose '9' (probability 0.90)")
+
+
+def test_examples_are_normalised_and_steps_described():
+    stepper = DecodingStepper(examples=[example(), example("999+1", "1000", target="1000")], example=1, step=3)
+    assert stepper.examples[0]["target"] is None and stepper.examples[0]["top"] is None   # all five fields
+    assert stepper.examples[1]["output"] == ["1", "0", "0", "0"]
+    assert stepper.describe() == ("step 4 of 4: output so far '100', chose '0'; most weight on input '+' "
+                                  "at position 4 of 5 (0.60); the output matches the expected '1000'")
+    stepper.step = 0
+    assert stepper.describe().startswith("step 1 of 4: output so far empty, chose '1';")
+
+
+def test_hand_computed_readouts():
+    e = example("a b", ["x", " ", "</s>"], target="x!",
+                weights=[[0.25, 0.5, 0.25], [0.125, 0.125, 0.75], [0.5, 0.5, 0.0]])
+    assert describe_step(e, 0) == ("step 1 of 3: output so far empty, chose 'x'; most weight on input space "
+                                   "at position 2 of 3 (0.50)", 1)
+    assert describe_step(e, 1)[1] == 2
+    text, best = describe_step(e, 2)                           # a tie: the first index wins
+    assert best == 0
+    assert text == ("step 3 of 3: output so far 'x ', chose '</s>'; most weight on input 'a' at position 1 "
+                    "of 3 (0.50); the output differs from the expected 'x!'")
+    words = example(["the", "cat"], ["le", "chat", "</s>"], target="le chat")
+    assert describe_step(words, 2, " ")[0].endswith("the output matches the expected 'le chat'")
+    assert "output so far 'le chat'" in describe_step(words, 2, " ")[0]
+
+
+def test_changes_made_in_python_and_from_the_view():
+    stepper = DecodingStepper(examples=[example(), example("999+1", "1000")])
+    stepper.step = 2
+    stepper.example = 1                                        # T=4: step 2 stays
+    assert (stepper.example, stepper.step) == (1, 2)
+    stepper.step = 3
+    stepper.example = 0                                        # T=3: step is clamped to the last one
+    assert (stepper.example, stepper.step) == (0, 2)
+    stepper.set_state({"example": 1, "step": 3})              # what the view sends, checked together
+    assert (stepper.example, stepper.step) == (1, 3)
+    stepper.examples = [example()]                             # fewer examples: both are clamped
+    assert (stepper.example, stepper.step) == (0, 2)
+    stepper.separator = " "
+    assert stepper.separator == " "
+
+
+BAD = [
+    ("examples", [], "examples must hold at least one decoding; got []"),
+    ("examples", [{"source": ["a"], "output": ["b"]}], "examples[0] must be a dict with keys source, output, weights"),
+    ("examples", [{**example(), "targets": "91"}], "examples[0] must be a dict with keys"),
+    ("examples", [example(), "16+75"], "examples[1] must be a dict"),
+    ("examples", [example(source="")], "examples[0].source must be a non-empty list of token strings"),
+    ("examples", [{**example(), "output": "91"}], "examples[0].output must be a non-empty list of token strings"),
+    ("examples", [{**example(), "weights": example()["weights"][:2]}],
+     "examples[0].weights must be (T, S) = (3, 5): one row per output token; got 2 rows"),
+    ("examples", [{**example(), "source": list("16+7")}],
+     "examples[0].weights[0] must hold S=4 floats, one per source token; got 5"),
+    ("examples", [example(weights=[[0.2] * 5, [0.25] * 4, [0.2] * 5])],
+     "examples[0].weights[1] must hold S=5 floats, one per source token; got 4"),
+    ("examples", [example(weights=[[0.2] * 5, [0.2] * 4 + [0.21], [0.2] * 5])],
+     "examples[0].weights[1] must sum to 1 (within 0.0001)"),
+    ("examples", [example(weights=[[0.2] * 5, [float("nan")] + [0.2] * 4, [0.2] * 5])],
+     "examples[0].weights[1] must hold finite floats >= 0"),
+    ("examples", [example(weights=[[0.6, 0.6, -0.2, 0.0, 0.0]] + [[0.2] * 5] * 2)],
+     "examples[0].weights[0] must hold finite floats >= 0"),
+    ("examples", [example(target=91)], "examples[0].target must be a str or None; got int"),
+    ("examples", [example(top=TOP[:2])], "examples[0].top must hold one list of candidates per output token (T=3)"),
+    ("examples", [example(top=[TOP[0], [["2", 0.7], ["1", 0.2]], TOP[2]])],
+     "examples[0].top[1] must list the chosen token output[1]='1' first"),
+    ("examples", [example(top=[TOP[0], [["1", 0.2], ["2", 0.7]], TOP[2]])],
+     "examples[0].top[1] must list candidates from the most probable down"),
+    ("examples", [example(top=[TOP[0], TOP[1], [["</s>", 1.5]]])],
+     "examples[0].top[2] must be a non-empty list of [token, probability in [0, 1]] pairs"),
+    ("example", 2, "example must be an index in 0..1 (2 examples); got 2"),
+    ("example", -1, "example must be an index in 0..1"),
+    ("example", True, "example must be an index in 0..1"),
+    ("step", 3, "step must be an index in 0..2 (example 0 has T=3 output tokens); got 3"),
+    ("step", -1, "step must be an index in 0..2"),
+]
+
+
+@pytest.mark.parametrize("trait, value, message", BAD)
+def test_bad_values_are_refused_and_change_nothing(trait, value, message):
+    stepper = DecodingStepper(examples=[example(top=TOP), example("999+1", "1000")], step=1)
+    traits = ("examples", "example", "step", "separator", "title")
+    before = copy.deepcopy({name: getattr(stepper, name) for name in traits})
+    with pytest.raises(ExplorerValueError) as error:
+        setattr(stepper, trait, value)
+    assert message in str(error.value)
+    assert isinstance(error.value, ValueError)
+    assert {name: getattr(stepper, name) for name in traits} == before
+
+
+def test_refused_constructor_and_grouped_changes():
+    with pytest.raises(ExplorerValueError, match=r"step must be an index in 0\.\.2"):
+        DecodingStepper(examples=[example()], step=3)
+    stepper = DecodingStepper(examples=[example(), example("999+1", "1000")])
+    with pytest.raises(ExplorerValueError, match=r"step must be an index in 0\.\.2"):
+        stepper.set_state({"example": 0, "step": 3})
+    assert (stepper.example, stepper.step) == (0, 0)          # rolled back together
+
+
+def test_esm_and_css_come_from_the_package_files():
+    stepper = DecodingStepper()
+    esm, css = (WIDGETS / "stepper.js").read_text(), (WIDGETS / "stepper.css").read_text()
+    assert stepper._esm == esm and "export default" in esm and "export function describeStep" in esm
+    assert stepper._css == css and ".ds-stepper" in css
+    state = stepper.get_state()
+    assert state["_esm"] == esm and state["_css"] == css
+    assert "keys" not in stepper.trait_names(sync=True)       # never shadow Widget.keys
+    json.dumps(state["examples"])                              # plain JSON for the page's widget state
+
+
+def test_every_focusable_element_suppresses_lab_shortcuts():
+    esm = (WIDGETS / "stepper.js").read_text()
+    # The select, the buttons (one helper makes all four), the range input and the figure (tabindex).
+    assert esm.count("...FOCUSABLE") == 4
+    for made in ('element("select", { class: "ds-select", ...FOCUSABLE', 'element("button", { type: "button"',
+                 'type: "range", class: "ds-slider"', 'class: "ds-figure", tabindex: 0, role: "group", ...FOCUSABLE'):
+        assert made in esm
+    assert esm.count("tabindex") == 1 and esm.count('element("button"') == 1
+
+
+# ---- From a model ---------------------------------------------------------------
+
+def tiny_model(decoder="attention", level="char", reverse_source=True, seed=0):
+    pairs = word_pairs(50) if level == "word" else addition_pairs(50)
+    src = Vocab.build((s for s, _ in pairs), level=level)
+    tgt = Vocab.build((t for _, t in pairs), level=level)
+    config = Seq2SeqConfig(src, tgt, decoder=decoder, embed_dim=8, hidden_dim=16, reverse_source=reverse_source)
+    return build_model(config, seed=seed), pairs
+
+
+def teacher_forced_probabilities(model, text, output_ids):
+    """Probabilities (T, V) of an independent pass: the whole greedy output fed back at once."""
+    cfg = model.config
+    data = encode_pairs([(text, "")], cfg.src_vocab, cfg.tgt_vocab, reverse_source=cfg.reverse_source)
+    tgt_in = torch.tensor([[SOS_ID] + output_ids[:-1]])                            # (1, T)
+    with torch.no_grad():
+        logits, _ = model(data.src, data.src_lengths, tgt_in)                      # (1, T, V)
+    logits[..., [PAD_ID, SOS_ID]] = float("-inf")
+    return logits[0].softmax(-1)                                                   # (T, V)
+
+
+@pytest.mark.parametrize("reverse_source", [True, False])
+def test_from_model_matches_translate(reverse_source):
+    model, pairs = tiny_model(reverse_source=reverse_source)
+    sources, targets = [s for s, _ in pairs[:3]] + ["7+x"], [t for _, t in pairs[:3]] + ["7"]   # x is unknown
+    model.train()
+    stepper = DecodingStepper.from_model(model, sources, targets, max_len=6, title="sums")
+    assert model.training                                      # the mode is left as it was
+    assert (len(stepper.examples), stepper.title, stepper.separator) == (4, "sums", "")
+    vocab = model.config.tgt_vocab
+    for text, target, e in zip(sources, targets, stepper.examples):
+        out, weights = model.translate(text, 6)
+        T, S = weights.shape
+        assert e["source"] == list(text) and S == len(text) and e["target"] == target
+        assert len(e["output"]) == len(e["weights"]) == len(e["top"]) == T
+        assert e["weights"] == weights.tolist()                # exactly translate's weights (T, S)
+        assert "".join(e["output"]).removesuffix("</s>") == out
+        # The weights are in written order: the greedy decoder's own weights, flipped back if reversed.
+        ids = model.config.src_vocab.encode(text)
+        src = torch.tensor([ids[::-1] if reverse_source else ids])                  # (1, S)
+        tokens, raw = model.greedy_decode(src, torch.tensor([S]), max_len=6)       # (1, T), (1, T, S)
+        raw = raw[0, :T].flip(-1) if reverse_source else raw[0, :T]
+        torch.testing.assert_close(torch.tensor(e["weights"]), raw, rtol=0, atol=0)
+        # The top candidates: the chosen token first, probabilities from a teacher-forced pass.
+        output_ids = tokens[0, :T].tolist()
+        probs = teacher_forced_probabilities(model, text, output_ids)             # (T, V)
+        for t, candidates in enumerate(e["top"]):
+            assert [c[0] for c in candidates][0] == e["output"][t] and len(candidates) == 3
+            ps = [p for _, p in candidates]
+            assert ps == sorted(ps, reverse=True) and math.fsum(ps) <= 1 + 1e-6
+            assert ps[0] == pytest.approx(probs[t].max().item(), abs=1e-5)
+            names = ["</s>" if i == EOS_ID else vocab.decode([i]) for i in probs[t].topk(3).indices.tolist()]
+            assert [c[0] for c in candidates] == names
+
+
+def test_from_model_stops_at_end_of_sequence():
+    model, _ = tiny_model()
+    with torch.no_grad():
+        model.decoder.out.bias[EOS_ID] = 100.0                 # </s> wins at once
+    stepper = DecodingStepper.from_model(model, ["16+75"], ["91"])
+    e = stepper.examples[0]
+    assert e["output"] == ["</s>"] and len(e["weights"]) == 1 and len(e["weights"][0]) == 5
+    assert e["top"][0][0] == ["</s>", pytest.approx(1.0)]
+    assert stepper.describe().endswith("the output differs from the expected '91'")
+
+
+def test_from_model_without_stopping_runs_to_max_len():
+    model, _ = tiny_model()
+    with torch.no_grad():
+        model.decoder.out.bias[EOS_ID] = -100.0                # </s> never wins
+    e = DecodingStepper.from_model(model, ["16+75"], max_len=4).examples[0]
+    assert len(e["output"]) == len(e["weights"]) == 4 and "</s>" not in e["output"] and e["target"] is None
+
+
+def test_from_model_with_words():
+    model, pairs = tiny_model(level="word")
+    stepper = DecodingStepper.from_model(model, [pairs[0][0]], max_len=5)
+    e = stepper.examples[0]
+    assert stepper.separator == " " and e["source"] == pairs[0][0].split(" ")
+    out, weights = model.translate(pairs[0][0], 5)
+    assert " ".join(e["output"]).removesuffix(" </s>") == out and e["weights"] == weights.tolist()
+
+
+def test_from_model_refuses_models_without_attention_and_bad_arguments():
+    vanilla, _ = tiny_model(decoder="vanilla")
+    with pytest.raises(ValueError, match="the stepper needs a model with attention weights; .* 'vanilla'"):
+        DecodingStepper.from_model(vanilla, ["16+75"])
+    model, _ = tiny_model()
+    with pytest.raises(TypeError, match="sources must be a non-empty list of non-empty str"):
+        DecodingStepper.from_model(model, "16+75")
+    with pytest.raises(TypeError, match="sources must be a non-empty list"):
+        DecodingStepper.from_model(model, ["16+75", ""])
+    with pytest.raises(ValueError, match=r"targets must hold one str per source \(2\); got 1 targets"):
+        DecodingStepper.from_model(model, ["1+1", "2+2"], ["2"])
+    with pytest.raises(ValueError, match="max_len must be an int >= 1; got 0"):
+        DecodingStepper.from_model(model, ["1+1"], max_len=0)
+
+
+# ---- The ES module's helpers equal Python's, under node -----------------------------
+
+NODE = shutil.which("node")
+
+
+def js_cases():
+    model, pairs = tiny_model()
+    built = DecodingStepper.from_model(model, [s for s, _ in pairs[:2]], [t for _, t in pairs[:2]], max_len=5)
+    cases = [(e, t, "") for e in built.examples for t in range(len(e["output"]))]
+    demo = DecodingStepper().examples[0]
+    cases += [(demo, t, "") for t in range(3)]
+    ties = example("a b", ["x", " ", "</s>"], target="x ", weights=[[0.25, 0.5, 0.25], [0.125, 0.125, 0.75],
+                                                                    [0.5, 0.5, 0.0]])
+    cases += [(ties, t, "") for t in range(3)]
+    words = example(["the", "cat"], ["le", "chat", "</s>"], target="le chat", weights=[[0.995, 0.005]] * 3)
+    cases += [(words, t, " ") for t in range(3)]
+    rounding = example("abcd", ["1", "2"], weights=[[0.285, 0.715, 0, 0], [0.125, 0.375, 0.4949, 0.0051]])
+    cases += [(rounding, t, "") for t in range(2)]
+    return cases
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed: cannot run the ES module's helpers")
+def test_js_helpers_equal_python(tmp_path):
+    # The module has no package.json saying "type": "module", so give node a .mjs copy.
+    module = tmp_path / "stepper.mjs"
+    module.write_bytes((WIDGETS / "stepper.js").read_bytes())
+    harness = tmp_path / "harness.mjs"
+    harness.write_text(
+        "import fs from 'node:fs';\n"
+        f"import view, {{ describeStep, heatColour, cellText, fmt }} from {json.dumps(module.as_uri())};\n"
+        "const cases = JSON.parse(fs.readFileSync(0, 'utf8'));\n"
+        "const steps = cases.map(([e, t, sep]) => describeStep(e, t, sep));\n"
+        "const grid = Array.from({ length: 101 }, (_, i) => i / 100);\n"
+        "console.log(JSON.stringify({ steps, render: typeof view.render, colours: grid.map(heatColour),\n"
+        "  cells: [0, 0.004, 0.005, 0.125, 0.285, 0.995, 0.996, 1].map(cellText), fmt: [0.125, 0.285, 1e-9].map(fmt) }));\n"
+    )
+    cases = js_cases()
+    done = subprocess.run([NODE, str(harness)], input=json.dumps(cases), capture_output=True, text=True,
+                          timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["render"] == "function"                      # importing it touched no DOM
+    for (e, t, sep), js in zip(cases, answer["steps"], strict=True):
+        text, best = describe_step(e, t, sep)
+        assert js["text"] == text and js["argmax"] == best and js["weight"] == e["weights"][t][best]
+    assert answer["cells"] == ["", "", ".01", ".13", ".28", ".99", "1", "1"]
+    assert answer["fmt"] == ["0.13", "0.28", "0.00"]           # toFixed on the exact binary value, as fmt()
+
+    # The weights' colours: lightness falls steadily from white, and the ink on every cell
+    # (black or white) reaches WCAG AA contrast for text (4.5).
+    def luminance(colour):
+        channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    lums = [luminance(c["fill"]) for c in answer["colours"]]
+    assert answer["colours"][0]["fill"] == "#ffffff" and answer["colours"][-1]["fill"] == "#0072b2"
+    assert all(a > b for a, b in zip(lums, lums[1:]))
+    for c, lum in zip(answer["colours"], lums):
+        ink = luminance(c["ink"])
+        ratio = (max(lum, ink) + 0.05) / (min(lum, ink) + 0.05)
+        assert ratio >= 4.5, f"ink {c['ink']} on {c['fill']}: contrast {ratio:.2f}"
