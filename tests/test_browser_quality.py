@@ -87,6 +87,10 @@ EXPLORERS = [
         key="ArrowRight", key_target=".ds-figure", pointer="click",      # the heatmap takes the arrow keys
         pointer_target=lambda root: root.locator("button:not([aria-disabled='true'])").filter(
             has_text=re.compile(r"next|prev", re.I))),
+    ExplorerType(
+        name="multi-head explorer", root=".mh-explorer", ready=".mh-bar[data-weight]", readout=".mh-readout",
+        key="ArrowRight", key_target=".mh-query", pointer="drag",
+        pointer_target=lambda root: root.locator(".mh-query")),
 ]
 ANY_EXPLORER = ", ".join(e.root for e in EXPLORERS)
 
