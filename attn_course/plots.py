@@ -17,6 +17,7 @@ from torch import Tensor
 __all__ = [
     "OKABE_ITO", "plot_attention_arrows", "plot_attention_heatmap", "plot_softmax_saturation",
     "plot_training", "plot_accuracy_by",
+    "plot_score_landscapes", "plot_scaling_effects", "plot_head_heatmaps", "plot_masks",
 ]
 
 OKABE_ITO = {
@@ -76,7 +77,8 @@ def plot_attention_heatmap(
 ) -> Figure:
     """Heatmap of weights (L, S): one row per query, one column per key, values written in the cells."""
     w = _as_matrix("weights", weights, len(query_labels), len(key_labels))
-    fig, ax = plt.subplots(figsize=(0.75 * len(key_labels) + 2.2, 0.6 * len(query_labels) + 1.4), layout="constrained")
+    cell = min(0.75, 8.0 / max(w.shape))            # inches per cell: long inputs stay within ~10 inches
+    fig, ax = plt.subplots(figsize=(cell * w.shape[1] + 2.2, cell * w.shape[0] + 1.4), layout="constrained")
     image = ax.imshow(w.numpy(), cmap=HEATMAP_CMAP, vmin=0.0, vmax=max(float(w.max()), 1e-9))
     ax.set_xticks(range(len(key_labels)), key_labels)
     ax.set_yticks(range(len(query_labels)), query_labels)
@@ -158,4 +160,117 @@ def plot_accuracy_by(groups: Sequence, accuracies: dict[str, Sequence[float]], x
     ax.set(xlabel=xlabel, ylabel="exact match (%)", ylim=(-2, 102))
     ax.grid(alpha=0.3)
     ax.legend(frameon=False)
+    return fig
+
+
+def plot_score_landscapes(
+    xs: Sequence[float], ys: Sequence[float], surfaces: dict[str, Tensor], keys: Tensor | Sequence,
+    key_labels: Sequence[str] = (),
+) -> Figure:
+    """One panel per scoring function: the score of a 2-D query at every point of a grid, keys marked.
+
+    xs: (nx,) and ys: (ny,) the grid; surfaces: {title: scores (ny, nx)}, the score of the query
+    (xs[i], ys[j]) at [j, i]; keys: (S, 2) the fixed keys, drawn as points with key_labels.
+    """
+    xs_t, ys_t = torch.as_tensor(xs, dtype=torch.float64), torch.as_tensor(ys, dtype=torch.float64)
+    k = torch.as_tensor(keys, dtype=torch.float64).detach().cpu()
+    if k.dim() != 2 or k.shape[1] != 2:
+        raise ValueError(f"keys must be (S, 2), points of the plane; got {tuple(k.shape)}")
+    if not surfaces:
+        raise ValueError("surfaces must hold at least one {title: scores (ny, nx)}")
+    fig, axes = plt.subplots(1, len(surfaces), figsize=(4.3 * len(surfaces), 3.8), layout="constrained",
+                             squeeze=False)
+    extent = (float(xs_t[0]), float(xs_t[-1]), float(ys_t[0]), float(ys_t[-1]))
+    for ax, (title, z) in zip(axes[0], surfaces.items()):
+        z = _as_matrix(f"surfaces[{title!r}]", z, len(ys_t), len(xs_t))
+        image = ax.imshow(z.numpy(), origin="lower", extent=extent, cmap=HEATMAP_CMAP, aspect="equal")
+        lines = ax.contour(xs_t.numpy(), ys_t.numpy(), z.numpy(), levels=9, colors="white", linewidths=0.7)
+        ax.clabel(lines, fontsize=7, fmt="%.1f")
+        ax.scatter(k[:, 0], k[:, 1], s=60, marker="*", color=OKABE_ITO["vermillion"], edgecolor="black",
+                   zorder=3, label="key")
+        for (x, y), label in zip(k.tolist(), key_labels):
+            ax.annotate(label, (x, y), xytext=(5, 5), textcoords="offset points", color="white", fontsize=10)
+        ax.set(title=title, xlabel="query, feature 1", ylabel="query, feature 2")
+        fig.colorbar(image, ax=ax, shrink=0.8, label="score")
+    return fig
+
+
+def plot_scaling_effects(
+    dims: Sequence[int], std_unscaled: Sequence[float], std_scaled: Sequence[float],
+    grad_unscaled: Sequence[float], grad_scaled: Sequence[float],
+) -> Figure:
+    """Left: the scores' standard deviation against the width d; right: the softmax's gradient size.
+
+    Each sequence has one value per d, without and with the 1/sqrt(d) scale.
+    """
+    values = (std_unscaled, std_scaled, grad_unscaled, grad_scaled)
+    if any(len(v) != len(dims) for v in values):
+        raise ValueError(f"every curve must have one value per d ({len(dims)}); got {[len(v) for v in values]}")
+    fig, (ax_std, ax_grad) = plt.subplots(1, 2, figsize=(9.0, 3.4), layout="constrained")
+    for ax, (plain, scaled), ylabel in ((ax_std, values[:2], "standard deviation of the scores"),
+                                        (ax_grad, values[2:], "size of the softmax's gradient")):
+        ax.plot(dims, plain, "o-", color=OKABE_ITO["vermillion"], label=r"$q \cdot k$")
+        ax.plot(dims, scaled, "s--", color=OKABE_ITO["blue"], label=r"$q \cdot k / \sqrt{d}$")
+        ax.set(xscale="log", xlabel="width d of the query and key vectors", ylabel=ylabel)
+        ax.set_xscale("log", base=2)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False)
+    ax_std.plot(dims, [d ** 0.5 for d in dims], ":", color="gray", lw=1, label=r"$\sqrt{d}$")
+    ax_std.legend(frameon=False)
+    ax_grad.set_ylim(bottom=0)
+    return fig
+
+
+def plot_head_heatmaps(
+    weights: Tensor, query_labels: Sequence[str], key_labels: Sequence[str], titles: Sequence[str] | None = None,
+) -> Figure:
+    """One heatmap per head: weights (H, L, S), rows are queries, columns keys, values in the cells."""
+    w = torch.as_tensor(weights, dtype=torch.float64).detach().cpu()
+    if w.dim() != 3 or w.shape[1:] != (len(query_labels), len(key_labels)):
+        raise ValueError(f"weights must be (H, L, S) with L={len(query_labels)}, S={len(key_labels)}; "
+                         f"got {tuple(w.shape)}")
+    titles = list(titles) if titles is not None else [f"head {h + 1}" for h in range(w.shape[0])]
+    if len(titles) != w.shape[0]:
+        raise ValueError(f"titles must have one entry per head (H={w.shape[0]}); got {len(titles)}")
+    size = (0.48 * len(key_labels) + 1.0, 0.42 * len(query_labels) + 1.2)
+    fig, axes = plt.subplots(1, w.shape[0], figsize=(size[0] * w.shape[0] + 0.8, size[1]), layout="constrained",
+                             squeeze=False)
+    for ax, wh, title in zip(axes[0], w, titles):
+        image = ax.imshow(wh.numpy(), cmap=HEATMAP_CMAP, vmin=0.0, vmax=1.0)
+        ax.set_xticks(range(len(key_labels)), key_labels, rotation=45, ha="left")
+        ax.set_yticks(range(len(query_labels)), query_labels)
+        ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
+        for i in range(wh.shape[0]):
+            for j in range(wh.shape[1]):
+                value = float(wh[i, j])
+                ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8,
+                        color="black" if value > 0.6 else "white")
+        ax.set_title(title, fontsize=11)
+    axes[0, 0].set_ylabel("query (attending)")
+    fig.colorbar(image, ax=list(axes[0]), shrink=0.8, label="weight")
+    return fig
+
+
+def plot_masks(masks: dict[str, Tensor], query_labels: Sequence[str], key_labels: Sequence[str]) -> Figure:
+    """One panel per boolean mask (L, S), True = may attend: allowed cells dark with a tick, masked cells pale."""
+    if not masks:
+        raise ValueError("masks must hold at least one {title: boolean mask (L, S)}")
+    shape = (len(query_labels), len(key_labels))
+    fig, axes = plt.subplots(1, len(masks), figsize=(0.4 * shape[1] * len(masks) + 1.0, 0.4 * shape[0] + 1.4),
+                             layout="constrained", squeeze=False)
+    cmap = plt.matplotlib.colors.ListedColormap(["#EEEEEE", OKABE_ITO["blue"]])
+    for ax, (title, m) in zip(axes[0], masks.items()):
+        if not isinstance(m, Tensor) or m.dtype != torch.bool or tuple(m.shape) != shape:
+            got = f"{m.dtype}, {tuple(m.shape)}" if isinstance(m, Tensor) else type(m).__name__
+            raise ValueError(f"masks[{title!r}] must be a boolean tensor (L, S) = {shape}; got {got}")
+        ax.imshow(m.int().numpy(), cmap=cmap, vmin=0, vmax=1)
+        for i in range(shape[0]):
+            for j in range(shape[1]):
+                ax.text(j, i, "✓" if m[i, j] else "·", ha="center", va="center", fontsize=9,
+                        color="white" if m[i, j] else "gray")
+        ax.set_xticks(range(shape[1]), key_labels, rotation=45, ha="left")
+        ax.set_yticks(range(shape[0]), query_labels)
+        ax.tick_params(top=True, labeltop=True, bottom=False, labelbottom=False)
+        ax.set_title(title, fontsize=11)
+    axes[0, 0].set_ylabel("query (attending)")
     return fig

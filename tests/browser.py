@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,6 +41,29 @@ def require_chromium() -> str:
             pytest.fail(HOW_TO_ENABLE + " (required here: ATTN_COURSE_REQUIRE_BROWSER is set)")
         pytest.skip(HOW_TO_ENABLE)
     return path
+
+
+@contextmanager
+def chromium() -> Iterator:
+    """A headless Chromium browser (Playwright), closed afterwards; skips or fails as require_chromium."""
+    executable = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def serving(directory: Path) -> Iterator[StaticServer]:
+    server = StaticServer(directory)
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def free_port() -> int:

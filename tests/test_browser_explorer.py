@@ -29,7 +29,7 @@ import torch
 from bs4 import BeautifulSoup
 
 from attn_course.attention import dot_product_attention
-from browser import CHROMIUM_ARGS, PageLog, StaticServer, require_chromium
+from browser import chromium, PageLog, require_chromium, serving
 from conftest import BUILD_HTML
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
@@ -177,22 +177,17 @@ def on_grid(value: float) -> bool:
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = require_chromium()
+    require_chromium()
     if not (BUILD_HTML / PAGE).exists():
         pytest.skip(f"no built {PAGE} in _build/html: run `make book` first (make test builds it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = StaticServer(BUILD_HTML)
-    yield s
-    s.stop()
+    with serving(BUILD_HTML) as s:
+        yield s
 
 
 @pytest.fixture(scope="module", params=["http", "file"])

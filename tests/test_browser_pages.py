@@ -6,7 +6,7 @@ errors; math typeset where the page has math. Screenshots go to test-artifacts/.
 
 import pytest
 
-from browser import CHROMIUM_ARGS, PageLog, StaticServer, require_chromium, wait_for_math
+from browser import chromium, PageLog, require_chromium, serving, wait_for_math
 from conftest import BUILD_HTML, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
@@ -17,22 +17,17 @@ PAGES = ["intro.html"] + [f"chapters/{p.stem}.html" for p in sorted((ROOT / "cha
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = require_chromium()
+    require_chromium()
     if not (BUILD_HTML / "intro.html").exists():
         pytest.skip("no built book in _build/html: run `make book` first (make test builds it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = StaticServer(BUILD_HTML)
-    yield s
-    s.stop()
+    with serving(BUILD_HTML) as s:
+        yield s
 
 
 @pytest.fixture(params=["http", "file"])

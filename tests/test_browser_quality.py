@@ -43,7 +43,7 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from browser import CHROMIUM_ARGS, PageLog, StaticServer, require_chromium, wait_for_math
+from browser import chromium, PageLog, require_chromium, serving, wait_for_math
 from conftest import BUILD_HTML, CHAPTERS, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
@@ -192,24 +192,19 @@ def anchors_in(file: Path) -> frozenset[str]:
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = require_chromium()
+    require_chromium()
     if not (BUILD / "intro.html").exists():
         pytest.skip(f"no built book in {BUILD}: run `make book` first (make test builds it), "
                     "or point ATTN_COURSE_BUILD_HTML at a build")
     assert AXE.exists(), f"{AXE} is missing: run scripts/vendor_test_assets.py"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def server():
-    s = StaticServer(BUILD)
-    yield s
-    s.stop()
+    with serving(BUILD) as s:
+        yield s
 
 
 @pytest.fixture(scope="module", params=[(m, p) for m in ("http", "file") for p in PAGES],

@@ -251,3 +251,89 @@ def test_progress_marks_not_attempted(capsys):
     capsys.readouterr()
     check.progress(["peeky_input"])
     assert "✏️ peeky_input (not attempted yet)" in capsys.readouterr().out
+
+
+# --- the three attention layers -----------------------------------------------------------
+
+def ref_additive_scores(q, k, v):
+    return (torch.tanh(q[:, None, :] + k[None, :, :]) * v).sum(-1)
+
+
+def ref_split_heads(x, num_heads):
+    B, L, D = x.shape
+    return x.reshape(B, L, num_heads, D // num_heads).permute(0, 2, 1, 3)
+
+
+def ref_causal_mask(L):
+    return torch.arange(L)[None, :] <= torch.arange(L)[:, None]
+
+
+def _split(x, h):
+    return x.view(x.shape[0], x.shape[1], h, -1)
+
+
+LAYERS = {
+    check.additive_scores: (ref_additive_scores, [
+        (lambda q, k, v: (q[:, None] + k[None]) @ v, "tanh is missing"),
+        (lambda q, k, v: (torch.tanh(q) @ v)[:, None] + (torch.tanh(k) @ v)[None], "separately"),
+        (lambda q, k, v: q @ k.T, "dot-product score"),
+        (lambda q, k, v: torch.softmax(ref_additive_scores(q, k, v), -1), "already weights"),
+        (lambda q, k, v: torch.tanh(k[:, None] + q[None]) @ v, "axes are swapped"),
+        (lambda q, k, v: torch.tanh(q[:, None] + k[None]).sum(-1), "v is not used"),
+        (lambda q, k, v: torch.tanh(q @ k.T) * v.sum(), "largest difference"),
+    ]),
+    check.split_heads: (ref_split_heads, [
+        (lambda x, h: _split(x, h), "transpose(1, 2)"),
+        (lambda x, h: x.reshape(x.shape[0], h, x.shape[1], -1), "mixes positions and features"),
+        (lambda x, h: x.view(x.shape[0], x.shape[1], -1, h).permute(0, 3, 1, 2), "interleaved"),
+        (lambda x, h: _split(x, h).permute(0, 2, 3, 1), "last two axes are swapped"),
+        (lambda x, h: _split(x, h).transpose(1, 2).reshape(-1, x.shape[1], x.shape[2] // h), "merged the batch"),
+        (lambda x, h: _split(x, h).transpose(1, 2).detach(), "no gradient"),
+    ]),
+    check.causal_mask: (ref_causal_mask, [
+        (lambda L: torch.ones(L, L, dtype=torch.bool).triu(), "the future"),
+        (lambda L: torch.ones(L, L, dtype=torch.bool).tril(-1), "attend to itself"),
+        (lambda L: torch.ones(L, L, dtype=torch.bool).tril(1), "one step into the future"),
+        (lambda L: torch.ones(L, L, dtype=torch.bool).triu(1), "opposite polarity"),
+        (lambda L: torch.ones(L, L, dtype=torch.bool), "nothing is masked"),
+        (lambda L: torch.ones(L, L).tril(), "dtype torch.bool"),
+        (lambda L: torch.ones(L, L + 1, dtype=torch.bool).tril(), "expected shape (L, L)"),
+    ]),
+}
+
+
+@pytest.mark.parametrize("checker", LAYERS, ids=lambda f: f.__name__)
+def test_layer_checkers_accept_the_reference_and_name_mistakes(checker, capsys):
+    reference, mistakes = LAYERS[checker]
+    assert checker(reference) is True
+    assert _line(capsys).startswith("✅")
+    for fn, message in mistakes:
+        assert checker(fn) is False
+        line = _line(capsys)
+        assert line.startswith("❌") and message in line, line
+
+
+@pytest.mark.parametrize("checker", LAYERS, ids=lambda f: f.__name__)
+def test_layer_checkers_survive_hostile_code(checker, capsys):
+    for fn, message in [(_stub, "not attempted yet"), (lambda *a: None, "returned None"),
+                        (lambda *a: 1 / 0, "ZeroDivisionError"), (_raises_system_exit, "SystemExit"),
+                        (_recurses, "RecursionError"), (lambda *a: [[True]], "builtins.list"),
+                        (lambda *a: np.ones((2, 2)), "numpy.ndarray"), (lambda *a: "text", "builtins.str")]:
+        assert checker(fn) is False
+        assert message in _line(capsys)
+
+
+def test_split_heads_checker_catches_in_place_changes(capsys):
+    def mutates(x, h):
+        x.zero_()
+        return _split(x, h).transpose(1, 2)
+    assert check.split_heads(mutates) is False
+    assert "changed its input" in _line(capsys)
+
+
+def test_layer_checkers_never_print_the_solution(capsys):
+    check.additive_scores(lambda q, k, v: q @ k.T)
+    check.split_heads(_stub)
+    check.causal_mask(lambda L: torch.ones(L, L, dtype=torch.bool).triu())
+    out = capsys.readouterr().out
+    assert "torch.tanh(query" not in out and ".tril()" not in out and ".view(" not in out
