@@ -34,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from attn_course import data
     from attn_course.models import Seq2SeqConfig
-    from attn_course.train import TrainConfig, build_model, evaluate, fit, save_model
+    from attn_course.train import TrainConfig, build_model, default_device, evaluate, fit, save_model
 
     if args.pairs:
         pairs, task = data.read_pairs(args.pairs), Path(args.pairs).name
@@ -48,7 +48,7 @@ def _train(args: argparse.Namespace) -> int:
                            hidden_dim=args.hidden, reverse_source=args.reverse)
     train = data.encode_pairs(train_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
     valid = data.encode_pairs(valid_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
-    model = build_model(config, seed=args.seed)
+    model = build_model(config, seed=args.seed, device=default_device())
     history = fit(model, train, valid, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                                                    seed=args.seed, stop_at=args.stop_at,
                                                    eval_every=args.eval_every))
@@ -59,7 +59,7 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": round(history.train_seconds, 3), "exact_match": metrics.exact_match,
         "char_accuracy": metrics.char_accuracy, "seed": args.seed, "reverse": args.reverse,
         "score": args.score if args.model == "attention" else None, "hidden": args.hidden,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": torch.get_num_threads(), "device": str(next(model.parameters()).device),
     }
     print(f"{args.model} on {task}: exact match {metrics.exact_match:.2%}, per character "
           f"{metrics.char_accuracy:.2%} on {len(valid)} held-out pairs; {history.steps} steps, "

@@ -8,6 +8,7 @@ exact-match accuracy (the whole output right) and the per-character accuracy.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -21,7 +22,7 @@ from tqdm.auto import tqdm
 from attn_course.data import PAD_ID, Encoded, batches, encode_pairs
 from attn_course.models import Seq2Seq, Seq2SeqConfig
 
-__all__ = ["TrainConfig", "History", "Metrics", "build_model", "fit", "evaluate", "predict", "save_model",
+__all__ = ["TrainConfig", "History", "Metrics", "default_device", "build_model", "fit", "evaluate", "predict", "save_model",
            "load_model"]
 
 
@@ -61,11 +62,24 @@ class History:
     steps: int = 0
 
 
-def build_model(config: Seq2SeqConfig, seed: int = 0) -> Seq2Seq:
-    """A model whose initial weights depend only on the config and the seed."""
+def default_device() -> torch.device:
+    """CUDA when available, the CPU otherwise."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def build_model(config: Seq2SeqConfig, seed: int = 0, device: torch.device | str = "cpu") -> Seq2Seq:
+    """A model whose initial weights depend only on the config and the seed (made on the CPU, then moved)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return Seq2Seq(config)
+        return Seq2Seq(config).to(device)
+
+
+def _on_device_of(model: Seq2Seq, batch: Encoded) -> Encoded:
+    """The batch's tensors on the model's device (a no-op on the CPU)."""
+    device = next(model.parameters()).device
+    if batch.src.device == device:
+        return batch
+    return dataclasses.replace(batch, **{f.name: getattr(batch, f.name).to(device) for f in dataclasses.fields(batch)})
 
 
 def _loss(model: Seq2Seq, batch: Encoded) -> Tensor:
@@ -80,6 +94,7 @@ def evaluate(model: Seq2Seq, data: Encoded, batch_size: int = 1000) -> Metrics:
     model.eval()
     exact = correct = total = 0
     for batch in batches(data, batch_size, shuffle=False):
+        batch = _on_device_of(model, batch)
         target = batch.tgt_out                                               # (B, L) with EOS
         tokens, _ = model.greedy_decode(batch.src, batch.src_lengths, max_len=target.shape[1] + 1)
         width = max(tokens.shape[1], target.shape[1])
@@ -102,6 +117,7 @@ def predict(model: Seq2Seq, sources: list[str], batch_size: int = 1000, max_len:
     model.eval()
     outputs = []
     for batch in batches(data, batch_size, shuffle=False):
+        batch = _on_device_of(model, batch)
         tokens, _ = model.greedy_decode(batch.src, batch.src_lengths, max_len=max_len)
         outputs += [cfg.tgt_vocab.decode(row) for row in tokens.tolist()]
     model.train(was_training)
@@ -126,13 +142,13 @@ def fit(model: Seq2Seq, train: Encoded, valid: Encoded | None = None, config: Tr
             for batch in batches(train, config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch):
                 start = time.perf_counter()
                 optimizer.zero_grad(set_to_none=True)
-                loss = _loss(model, batch)
+                loss = _loss(model, _on_device_of(model, batch))
                 loss.backward()
                 nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimizer.step()
                 schedule.step()
+                history.losses.append(loss.item())                # waits for the device, if any
                 history.train_seconds += time.perf_counter() - start
-                history.losses.append(loss.item())
                 history.steps += 1
                 bar.update()
                 bar.set_postfix(loss=f"{history.losses[-1]:.3f}", refresh=False)

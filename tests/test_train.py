@@ -131,3 +131,13 @@ def test_cli_rejects_bad_arguments(capsys):
         main(["train", "--model", "attention", "--task", "date", "--epochs", "-1"])
     assert exit_info.value.code == 2
     assert "must be positive" in capsys.readouterr().err
+
+
+def test_models_and_batches_follow_the_device(task):
+    config, train, _ = task
+    from attn_course.train import default_device
+    assert default_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    model = build_model(config, device=default_device())
+    assert next(model.parameters()).device.type == default_device().type
+    history = fit(model, train, None, TrainConfig(epochs=0.1), progress=False)
+    assert history.steps >= 1
