@@ -9,7 +9,6 @@ import dataclasses
 import json
 import pickle
 import re
-import time
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -574,23 +573,12 @@ def test_encoded_validates_its_tensors():
         Encoded(ok, lengths, ok, ok[:, :2], lengths)
 
 
-# ---------------------------------------------------------------- speed (loose guards, the budgets are ~5x)
+# ---------------------------------------------------------------- size
 
 
-def best_of(repeats, fn):
-    """The shortest CPU time (this process) of a few runs: other processes on a shared machine don't count."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        result = fn()
-        times.append(time.process_time() - start)
-    return min(times), result
-
-
-def test_fifty_thousand_pairs_are_fast():
-    generate, pairs = best_of(3, lambda: date_pairs(50_000))                       # measured ~0.1 s
+def test_fifty_thousand_pairs_encode_and_batch_completely():
+    # Their speed is a benchmark (scripts/bench_seq2seq.py trains on 50,000 pairs), not a test.
+    pairs = date_pairs(50_000)
     src, tgt = Vocab.build(s for s, _ in pairs), Vocab.build(t for _, t in pairs)
-    encode, data = best_of(2, lambda: encode_pairs(pairs, src, tgt, reverse_source=True))  # ~0.3 s
-    serve, n = best_of(3, lambda: sum(len(batch) for batch in batches(data, 128)))  # ~0.02 s for 391 batches
-    assert n == 50_000
-    assert generate < 1.0 and encode < 1.5 and serve < 0.5, (generate, encode, serve)
+    data = encode_pairs(pairs, src, tgt, reverse_source=True)
+    assert sum(len(batch) for batch in batches(data, 128)) == 50_000
