@@ -6,6 +6,9 @@ Shape legend, used in every docstring and right-margin comment (batch first):
     D  model / query width  Dv value width              H  number of heads
     Dh head width           V  vocabulary size
 
+In the LSTM encoder-decoders (attn_course.models, chapters 2-4), which have no
+heads, H is the hidden width of the LSTMs and E the embedding width.
+
 Masks are boolean with **True = may attend**, everywhere.
 """
 

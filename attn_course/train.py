@@ -12,6 +12,8 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +64,17 @@ class History:
     steps: int = 0
 
 
+@contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """Run with n intra-op threads, then restore: one thread is steadier on a shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def default_device() -> torch.device:
     """CUDA when available, the CPU otherwise."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -88,6 +101,7 @@ def _loss(model: Seq2Seq, batch: Encoded) -> Tensor:
 
 
 @torch.no_grad()
+@_threads(1)
 def evaluate(model: Seq2Seq, data: Encoded, batch_size: int = 1000) -> Metrics:
     """Greedy decoding of every example; exact match and per-character accuracy."""
     was_training = model.training
@@ -109,6 +123,7 @@ def evaluate(model: Seq2Seq, data: Encoded, batch_size: int = 1000) -> Metrics:
 
 
 @torch.no_grad()
+@_threads(1)
 def predict(model: Seq2Seq, sources: list[str], batch_size: int = 1000, max_len: int = 32) -> list[str]:
     """Greedy translations of many strings at once (batched, no teacher forcing)."""
     cfg = model.config
@@ -133,39 +148,37 @@ def fit(model: Seq2Seq, train: Encoded, valid: Encoded | None = None, config: Tr
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * step / total_steps)) if config.cosine else 1.0)
-    history, threads = History(), torch.get_num_threads()
-    torch.set_num_threads(config.threads)
+    history = History()
     bar = tqdm(total=total_steps, desc=f"{model.config.decoder}", unit="step", disable=not progress, leave=True)
-    try:
-        model.train()
-        for epoch in range(math.ceil(config.epochs)):
-            for batch in batches(train, config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch):
-                start = time.perf_counter()
-                optimizer.zero_grad(set_to_none=True)
-                loss = _loss(model, _on_device_of(model, batch))
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                schedule.step()
-                history.losses.append(loss.item())                # waits for the device, if any
-                history.train_seconds += time.perf_counter() - start
-                history.steps += 1
-                bar.update()
-                bar.set_postfix(loss=f"{history.losses[-1]:.3f}", refresh=False)
-                last = history.steps == total_steps
-                if valid is not None and (history.steps % eval_every == 0 or last):
-                    metrics = evaluate(model, valid)
-                    history.valid.append((history.steps, metrics.exact_match, metrics.char_accuracy))
-                    bar.set_postfix(loss=f"{history.losses[-1]:.3f}", valid=f"{metrics.exact_match:.1%}")
-                    if config.stop_at is not None and metrics.exact_match >= config.stop_at:
+    with _threads(config.threads), bar:
+        try:
+            model.train()
+            for epoch in range(math.ceil(config.epochs)):
+                for batch in batches(train, config.batch_size, shuffle=True, seed=config.seed * 1000 + epoch):
+                    start = time.perf_counter()
+                    optimizer.zero_grad(set_to_none=True)
+                    loss = _loss(model, _on_device_of(model, batch))
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+                    optimizer.step()
+                    schedule.step()
+                    history.losses.append(loss.item())                # waits for the device, if any
+                    history.train_seconds += time.perf_counter() - start
+                    history.steps += 1
+                    bar.update()
+                    bar.set_postfix(loss=f"{history.losses[-1]:.3f}", refresh=False)
+                    last = history.steps == total_steps
+                    if valid is not None and (history.steps % eval_every == 0 or last):
+                        metrics = evaluate(model, valid)
+                        history.valid.append((history.steps, metrics.exact_match, metrics.char_accuracy))
+                        bar.set_postfix(loss=f"{history.losses[-1]:.3f}", valid=f"{metrics.exact_match:.1%}")
+                        if config.stop_at is not None and metrics.exact_match >= config.stop_at:
+                            return history
+                    if last:
                         return history
-                if last:
-                    return history
-        return history
-    finally:
-        bar.close()
-        model.eval()
-        torch.set_num_threads(threads)
+            return history
+        finally:
+            model.eval()
 
 
 def save_model(model: Seq2Seq, path: str | Path) -> None:

@@ -93,6 +93,9 @@ EXPLORERS = [
         pointer_target=lambda root: root.locator(".mh-query")),
 ]
 ANY_EXPLORER = ", ".join(e.root for e in EXPLORERS)
+# Widgets that are not explorers: tqdm's progress bars of training cells (an HBox of
+# a label, an ipywidgets progress bar and a label). They show a finished state only.
+NOT_EXPLORERS = ".widget-hprogress, .widget-hbox:has(.widget-hprogress)"
 
 FOCUSABLE = ('a[href], area[href], button, input, select, textarea, iframe, summary, '
              '[tabindex], [contenteditable]:not([contenteditable="false"])')
@@ -375,11 +378,11 @@ def test_solutions_collapsed_on_load_and_open_on_click(loaded):
 
 def explorers_on(page) -> tuple[list[tuple[ExplorerType, object]], list[str]]:
     """Every known explorer on the page (type, root locator), and the widgets that are none."""
-    unknown = page.evaluate("""(known) => [...document.querySelectorAll('.widget-subarea > div')]
-        .filter((w) => !w.matches(known) && !w.querySelector(known))
+    unknown = page.evaluate("""([known, NOT_EXPLORERS]) => [...document.querySelectorAll('.widget-subarea > div')]
+        .filter((w) => !w.matches(known) && !w.querySelector(known) && !w.matches(NOT_EXPLORERS))
         .map((w) => `${__q.path(w)} > ${[...w.querySelectorAll('*')].slice(0, 3)
                        .map((e) => e.tagName.toLowerCase() + [...e.classList].map((c) => '.' + c).join('')).join(' > ')}`)""",
-                            ANY_EXPLORER)
+                            [ANY_EXPLORER, NOT_EXPLORERS])
     found = [(kind, root) for kind in EXPLORERS for root in page.locator(kind.root).all()]
     return found, unknown
 
