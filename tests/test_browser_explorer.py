@@ -163,9 +163,11 @@ def focus_state(page) -> dict:
 
 
 def assert_focus_visible(state: dict) -> None:
-    """A focus ring (the CSS's :focus-visible outline). Not the qk-selected class: the
-    selected handle keeps it when focus is elsewhere, so it does not show focus."""
-    assert state["focusVisible"] and state["outline"] != "none" and state["outlineWidth"] > 0, (
+    """A focus ring on the focused control: the CSS outline of :focus-visible, or of a
+    handle focused by the mouse and then used with the keyboard (qk-keyboard); a plain
+    :focus has none. Not the qk-selected class: the selected handle keeps it when focus
+    is elsewhere, so it does not show focus."""
+    assert state["outline"] != "none" and state["outlineWidth"] > 0, (
         f"no visible focus ring on the focused control: {state}")
 
 

@@ -121,7 +121,15 @@ HELPERS = """() => {
   const shown = (e) => e.checkVisibility({visibilityProperty: true, opacityProperty: true})
                        && e.getClientRects().length > 0;
   const focusable = (root) => [...root.querySelectorAll(FOCUSABLE)].filter((e) => !e.disabled);
-  const tabbable = (root) => focusable(root).filter((e) => e.tabIndex >= 0 && shown(e));
+  // In the Tab order: rendered (an invisible radio styled as a chip still counts), and of
+  // a radio group only the checked radio (or the first, when none is checked), as browsers do.
+  const rendered = (e) => e.checkVisibility({visibilityProperty: true}) && e.getClientRects().length > 0;
+  const radioStop = (e) => {
+    if (e.type !== 'radio' || !e.name) return true;
+    const group = [...document.querySelectorAll(`input[type=radio][name="${CSS.escape(e.name)}"]`)];
+    return e === (group.find((g) => g.checked) || group[0]);
+  };
+  const tabbable = (root) => focusable(root).filter((e) => e.tabIndex >= 0 && rendered(e) && radioStop(e));
   // What an explorer shows, as far as a reader or a screen reader can tell.
   const state = (root) => [root.innerText,
     ...[...root.querySelectorAll('input, select, textarea')].map((e) => e.value),
@@ -129,7 +137,9 @@ HELPERS = """() => {
        .map((e) => ['aria-label', 'aria-valuetext', 'aria-valuenow', 'aria-pressed', 'aria-selected']
                    .map((a) => e.getAttribute(a)).join('|'))].join('\\n');
   const focusRing = (e) => {
-    const s = getComputedStyle(e);
+    // An invisible input (a radio drawn as a chip) shows its focus on what draws it.
+    const drawn = shown(e) ? e : (e.nextElementSibling || e.closest('label') || e);
+    const s = getComputedStyle(drawn);
     const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0;
     return {visible: e.matches(':focus-visible') && (outline || s.boxShadow !== 'none'),
             outline: `${s.outlineStyle} ${s.outlineWidth}`, boxShadow: s.boxShadow};

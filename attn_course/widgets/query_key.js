@@ -338,6 +338,7 @@ function render({ model, el }) {
     plane.setPointerCapture(event.pointerId);
     event.preventDefault();                                    // no text selection, no scrolling
     readout.setAttribute("aria-live", "off");                  // no announcement at every step of a drag
+    plane.querySelectorAll(".qk-keyboard").forEach((h) => h.classList.remove("qk-keyboard"));
     handleOf(name).focus({ preventScroll: true, focusVisible: false });  // no focus ring for the mouse
     select(name);
     if (!handle) moveTo(name, at);
@@ -375,6 +376,7 @@ function render({ model, el }) {
     } else {
       return;
     }
+    document.activeElement.classList.add("qk-keyboard");      // show the focus ring from now on
     event.preventDefault();                                    // no page scrolling
     event.stopPropagation();
   });
