@@ -7,12 +7,12 @@ errors; math typeset where the page has math. Screenshots go to test-artifacts/.
 import pytest
 
 from browser import chromium, PageLog, require_chromium, serving, wait_for_math
-from conftest import BUILD_HTML, ROOT
+from conftest import BOOK_PAGES, BUILD_HTML, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
 ARTIFACTS = ROOT / "test-artifacts"
-PAGES = ["intro.html"] + [f"chapters/{p.stem}.html" for p in sorted((ROOT / "chapters").glob("*.ipynb"))]
+PAGES = BOOK_PAGES
 
 
 @pytest.fixture(scope="module")

@@ -44,14 +44,14 @@ import pytest
 from bs4 import BeautifulSoup
 
 from browser import chromium, PageLog, require_chromium, serving, wait_for_math
-from conftest import BUILD_HTML, CHAPTERS, ROOT
+from conftest import BOOK_PAGES, BUILD_HTML, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
 BUILD = Path(os.environ.get("ATTN_COURSE_BUILD_HTML") or BUILD_HTML).resolve()
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-PAGES = ["intro.html", *(f"chapters/{p.stem}.html" for p in CHAPTERS), "genindex.html", "search.html"]
+PAGES = [*BOOK_PAGES, "genindex.html", "search.html"]
 NOT_PAGES = ("_static", "_sources", "_images")   # folders of the build that hold no pages
 FAILING_IMPACTS = ("serious", "critical")
 WIDGET_TIMEOUT = 15_000                          # ms for every widget of a page to render
@@ -261,6 +261,10 @@ def open_all_toggles(page) -> None:
     for button in page.locator(".toggle-button[aria-expanded='false']").all():
         button.click()
     page.wait_for_function("() => [...document.querySelectorAll('.toggle')].every((b) => __q.opened(b))",
+                           timeout=CHANGE_TIMEOUT)
+    # sphinx-togglebutton fades the content in: wait until no animation or transition runs,
+    # or axe would measure half-transparent text as low contrast.
+    page.wait_for_function("() => document.getAnimations().every((a) => a.playState !== 'running')",
                            timeout=CHANGE_TIMEOUT)
 
 
