@@ -16,15 +16,12 @@ Usage: .venv/bin/python scripts/vendor_test_assets.py
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import json
 import shutil
-import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
+
+from vendor import npm_pack  # scripts/vendor.py: npm pack + integrity check
 
 # (npm name, version, registry integrity from `npm view <name>@<version> dist.integrity`)
 AXE_CORE = ("axe-core", "4.14.1",
@@ -33,22 +30,6 @@ AXE_FILES = ("axe.min.js", "LICENSE")
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = ROOT / "tests" / "vendor"
-
-
-def npm_pack(name: str, version: str, integrity: str, workdir: Path) -> tarfile.TarFile:
-    """Download name@version with `npm pack`, check its integrity, open the tarball."""
-    spec = f"{name}@{version}"
-    result = subprocess.run(
-        ["npm", "pack", spec, "--json", "--ignore-scripts", "--pack-destination", str(workdir)],
-        cwd=workdir, capture_output=True, text=True)
-    if result.returncode != 0:
-        sys.exit(f"npm pack {spec} failed:\n{result.stderr}")
-    tgz = workdir / json.loads(result.stdout)[0]["filename"]
-    algo, expected = integrity.split("-", 1)
-    actual = base64.b64encode(hashlib.new(algo, tgz.read_bytes()).digest()).decode()
-    if actual != expected:
-        sys.exit(f"{spec}: integrity mismatch, expected {integrity}, got {algo}-{actual}")
-    return tarfile.open(tgz)
 
 
 def vendor_axe(work: Path, out: Path) -> None:
