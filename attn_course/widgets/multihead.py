@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import pathlib
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 
 import anywidget
 import torch
@@ -26,7 +25,7 @@ from traitlets import Float, Int, List, Unicode, observe, validate
 
 from attn_course.attention import causal_mask, padding_mask, scaled_dot_product_attention
 from attn_course.layers import MultiHeadAttention
-from attn_course.widgets.query_key import ExplorerValueError
+from attn_course.widgets.query_key import ExplorerValueError, fmt
 
 __all__ = ["MultiHeadExplorer", "SENTENCE", "SENTENCE_EMBEDDINGS", "HEAD_W_QUERY", "HEAD_W_KEY"]
 
@@ -56,10 +55,6 @@ HEAD_W_KEY = [
     [[0.0, 1.5], [0.0, 0.0], [0.0, 0.0], [2.0, 0.0]],    # head 2: place -> x, function -> y
 ]
 
-
-def fmt(x: float) -> str:
-    """Two decimals exactly as the view's fmt(): JavaScript's toFixed(2), and never "-0.00"."""
-    return str(Decimal(0.0 if abs(x) < 0.005 else x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _matrix(name: str, value: object, rows: int | None, cols: int | None, legend: str) -> list[list[float]]:

@@ -13,6 +13,7 @@ import math
 import pathlib
 import string
 from collections.abc import Sequence
+from decimal import ROUND_HALF_UP, Decimal
 
 import anywidget
 import torch
@@ -29,6 +30,11 @@ _HERE = pathlib.Path(__file__).parent
 class ExplorerValueError(traitlets.TraitError, ValueError):
     """A refused trait value. A TraitError, so traitlets rolls back grouped assignments
     (the constructor, :meth:`QueryKeyExplorer.set_keys`), and a ValueError."""
+
+
+def fmt(x: float) -> str:
+    """Two decimals exactly as the views' fmt(): JavaScript's toFixed(2), ties away from zero, never "-0.00"."""
+    return str(Decimal(0.0 if abs(x) < 0.005 else x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _vector(name: str, value: Sequence[float]) -> list[float]:

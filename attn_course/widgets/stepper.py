@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import pathlib
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 
 import anywidget
 import torch
@@ -21,7 +20,7 @@ import traitlets
 from traitlets import Int, List, Unicode, observe, validate
 
 from attn_course.data import EOS, EOS_ID, PAD_ID, SOS_ID
-from attn_course.widgets.query_key import ExplorerValueError
+from attn_course.widgets.query_key import ExplorerValueError, fmt
 
 __all__ = ["DecodingStepper", "describe_step"]
 
@@ -39,10 +38,6 @@ _DEMO = {
             [[EOS, 0.97], ["1", 0.02], ["0", 0.01]]],
 }
 
-
-def fmt(x: float) -> str:
-    """Two decimals exactly as the view's fmt(): JavaScript's toFixed(2), ties away from zero."""
-    return str(Decimal(0.0 if abs(x) < 0.005 else x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 def _quote(text: str) -> str:
