@@ -143,6 +143,12 @@ def dot_product_attention(
     """
     _check_qkv(query, key, value, ("query", "key", "value"))
     _check_scale(scale)
+    return _attend(query, key, value, mask, scale)
+
+
+def _attend(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, scale: float | Tensor
+            ) -> tuple[Tensor, Tensor]:
+    """The maths of dot_product_attention, on inputs its callers have checked."""
     scores = (query @ key.transpose(-2, -1)) * scale             # (..., L, S)
     weights = masked_softmax(scores, mask)                       # (..., L, S)
     context = weights @ value                                    # (..., L, Dv)
@@ -159,7 +165,7 @@ def scaled_dot_product_attention(
     not saturate. Returns ``(context, weights)``: (..., L, Dv) and (..., L, S).
     """
     _check_qkv(query, key, value, ("query", "key", "value"))
-    return dot_product_attention(query, key, value, mask=mask, scale=1.0 / math.sqrt(query.shape[-1]))
+    return _attend(query, key, value, mask, 1.0 / math.sqrt(query.shape[-1]))
 
 
 def self_attention(x: Tensor, mask: Tensor | None = None, scale: float | Tensor = 1.0) -> tuple[Tensor, Tensor]:
@@ -170,7 +176,8 @@ def self_attention(x: Tensor, mask: Tensor | None = None, scale: float | Tensor 
     where ``weights[..., i, j]`` is how much input i attends to input j.
     """
     _check_qkv(x, x, x, ("x", "x", "x"), query_legend="(..., S, D)")
-    return dot_product_attention(x, x, x, mask=mask, scale=scale)
+    _check_scale(scale)
+    return _attend(x, x, x, mask, scale)
 
 
 def additive_attention(
