@@ -6,9 +6,10 @@ Run by `make test` after the clean strict build; they skip with one line if no b
 import re
 
 import pytest
+import yaml
 from bs4 import BeautifulSoup
 
-from conftest import BUILD_HTML, CHAPTERS
+from conftest import BUILD_HTML, CHAPTERS, ROOT
 
 pytestmark = pytest.mark.book
 
@@ -36,6 +37,27 @@ def test_every_glued_number_was_filled_in(page):
     stem, soup = page
     text = soup.select_one("main").get_text()
     assert "{glue" not in text and "glue:text" not in text, f"{stem}: a glue role was not resolved"
+
+
+def test_launch_and_download_links_point_into_the_repository(page):
+    """Colab and Binder open this chapter from the configured repository; the download is the notebook."""
+    stem, soup = page
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    slug, branch = repo["url"].removeprefix("https://github.com/"), repo["branch"]
+    notebook = f"chapters/{stem}.ipynb"
+    links = {a.get("title"): a["href"] for a in soup.select("a.dropdown-item[href]")}
+    assert links.get("Launch on Colab") == f"https://colab.research.google.com/github/{slug}/blob/{branch}/{notebook}"
+    assert links.get("Launch on Binder") == f"https://mybinder.org/v2/gh/{slug}/{branch}?urlpath=lab/tree/{notebook}"
+    download = links.get("Download source file")
+    assert download and download.endswith(".ipynb"), f"{stem}: no notebook download ({links})"
+    target = BUILD_HTML / "chapters" / download
+    assert target.resolve() == (BUILD_HTML / "_sources" / notebook).resolve()
+    assert target.read_bytes() == (ROOT / notebook).read_bytes(), "the download is not the chapter's notebook"
+
+
+def test_the_setup_cell_is_not_shown(page):
+    stem, soup = page
+    assert "find_spec" not in soup.get_text(), f"{stem}: the Colab setup cell shows in the book"
 
 
 def test_every_image_has_alt_text(page):

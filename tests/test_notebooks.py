@@ -24,9 +24,11 @@ def test_committed_without_outputs(notebook):
     assert not dirty, f"{path.name}: cells {dirty} carry outputs; clear them (the build executes the notebooks)"
 
 
-def test_first_cell_is_the_title(notebook):
+def test_the_setup_cell_then_the_title(notebook):
+    """The Colab setup cell (tests/test_launch.py) comes first, then the chapter's title."""
     path, nb = notebook
-    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert "colab-setup" in nb.cells[0].metadata.get("tags", []), f"{path.name}: run scripts/set_repository.py"
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# ")
 
 
 def test_every_chapter_is_in_the_toc():
