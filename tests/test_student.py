@@ -1,11 +1,14 @@
 """Learner copies: solutions removed, stubs kept, and the copies run top to bottom."""
 
+import re
+
 import nbclient
 import nbformat
 import pytest
 
 from attn_course.__main__ import main
 from attn_course.student import strip_solutions, write_student_copies
+from browser import chromium_path
 from conftest import CHAPTERS, ROOT
 
 
@@ -26,11 +29,20 @@ GATED = _nb(
 )
 
 
-def test_strip_solutions_drops_exactly_the_gated_cells():
+def test_strip_solutions_drops_exactly_the_solution():
     stripped = strip_solutions(GATED)
     sources = [c.source for c in stripped.cells]
-    assert sources == [GATED.cells[i].source for i in (0, 1, 2, 6)]
-    assert len(GATED.cells) == 7                      # the input is not modified
+    # The heading after the end marker shares its cell, and stays.
+    assert sources == [GATED.cells[i].source for i in (0, 1, 2)] + ["## Next section", "x = 1"]
+    assert stripped.cells[3].id == GATED.cells[5].id
+    assert len(GATED.cells) == 7 and GATED.cells[5].source.startswith("````{solution-end}")   # input unchanged
+
+
+def test_strip_solutions_keeps_text_before_a_start_marker():
+    nb = _nb(("md", "Try it first.\n\n:::{solution-start} ex-e\n:class: dropdown\n:::\nThe answer."),
+             ("code", "f_solution = 1"),
+             ("md", ":::{solution-end}\n:::"))
+    assert [c.source for c in strip_solutions(nb).cells] == ["Try it first."]
 
 
 def test_strip_solutions_clears_outputs():
@@ -41,10 +53,16 @@ def test_strip_solutions_clears_outputs():
     assert cell.outputs == [] and cell.execution_count is None
 
 
+START, END = "```{solution-start} a\n```", "```{solution-end}\n```"
+
+
 @pytest.mark.parametrize("cells, message", [
-    ([("md", "{solution-start} a"), ("code", "x")], "never closed"),
-    ([("md", "{solution-end}")], "never opened"),
-    ([("md", "{solution-start} a"), ("md", "{solution-start} b"), ("md", "{solution-end}")], "inside another"),
+    ([("md", START), ("code", "x")], "never closed"),
+    ([("md", END)], "never opened"),
+    ([("md", START), ("md", START.replace(" a", " b")), ("md", END)], "inside another"),
+    ([("md", f"{START}\n\n{START}"), ("md", END)], "inside another"),
+    ([("md", "{solution-start} a"), ("md", END)], "not a fenced directive"),
+    ([("md", START), ("md", "text ```{solution-end}```")], "not a fenced directive"),
 ])
 def test_strip_solutions_rejects_broken_markers(cells, message):
     with pytest.raises(ValueError, match=message):
@@ -59,6 +77,19 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_learner_copies_keep_every_heading_and_exercise(path):
+    nb = nbformat.read(path, as_version=4)
+    copy = "\n".join(c.source for c in strip_solutions(nb).cells if c.cell_type == "markdown")
+    original = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    headings = re.findall(r"(?m)^#{1,6} .+$", original)
+    exercises = re.findall(r"\{exercise\}[^\n]*\n:label: \S+", original)
+    assert headings and exercises
+    for line in headings + exercises:
+        assert line in copy, f"{path.name}: the learner copy lost {line!r}"
+    assert "{solution" not in copy
+
+
 def test_every_chapter_solution_is_gated():
     for path in CHAPTERS:
         nb = nbformat.read(path, as_version=4)
@@ -68,7 +99,13 @@ def test_every_chapter_solution_is_gated():
 
 @pytest.mark.slow
 def test_learner_copies_run_top_to_bottom(tmp_path):
-    """Each copy executes in a fresh kernel; every check says 'not attempted yet'."""
+    """Each copy executes in a fresh kernel; every check says 'not attempted yet'.
+
+    Where Chromium is installed, tests/test_lab.py runs the same copies in JupyterLab,
+    as a learner does, and checks the same; this kernel-only run is then skipped.
+    """
+    if chromium_path():
+        pytest.skip("learner copies run in JupyterLab instead (tests/test_lab.py)")
     written = write_student_copies(ROOT / "chapters", tmp_path)
     assert [p.name for p in written] == [p.name for p in CHAPTERS]
     for path in written:
@@ -81,3 +118,10 @@ def test_learner_copies_run_top_to_bottom(tmp_path):
             out = "".join(o.get("text", "") for o in cell.outputs)
             assert "not attempted yet" in out, f"{path.name}: {cell.source!r} printed {out!r}"
         assert not any("✅" in t for t in texts), "a learner copy should pass no exercise by itself"
+
+
+def test_learner_copies_keep_the_colab_setup_cell():
+    for path in CHAPTERS:
+        nb = nbformat.read(path, as_version=4)
+        copy = strip_solutions(nb)
+        assert copy.cells[0].source == nb.cells[0].source and "colab-setup" in copy.cells[0].metadata["tags"]
