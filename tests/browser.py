@@ -128,6 +128,12 @@ class PageLog:
         if not local:
             self.external.append(request.url)
 
+    def clear(self) -> None:
+        """Forget what was recorded so far (to check one step of a long-lived page)."""
+        for records in (self.failed, self.external, self.console_errors, self.page_errors):
+            records.clear()
+        self.requests = 0
+
     def problems(self) -> list[str]:
         return ([f"failed request: {u}" for u in self.failed] + [f"external request: {u}" for u in self.external]
                 + [f"console error: {m}" for m in self.console_errors] + [f"page error: {m}" for m in self.page_errors])

@@ -1,79 +1,49 @@
-"""Chapter 1 in JupyterLab, end to end: run all, exercises, checkers, and the live explorer.
+"""Chapter 1's query/key explorer in JupyterLab, driven both ways, in detail.
 
-One Lab server (tests/lab.py) serves a temporary copy of the chapters with autosave
-off; Chromium opens chapter 1, waits for a really connected kernel and runs all
-cells. Then the query/key explorer is driven both ways: Python -> view (set
-`walk_explorer.query` in the kernel, read the view) and view -> Python (arrow keys on
-the query handle, read the traits in the kernel), and Lab's own arrow-key shortcuts
-must not fire while the explorer has the focus.
+tests/test_lab.py runs every chapter and learner copy in Lab and presses one key on
+each explorer. Here the session's Lab server (conftest's `lab`) runs chapter 1 again
+and drives its explorer both ways: Python -> view (set `walk_explorer.query` in the
+kernel, read the view, compare with the package's weights) and view -> Python (arrow
+keys on the query handle and on the scale slider, read the traits in the kernel), and
+Lab's own arrow-key shortcuts must not fire while the explorer has the focus.
 """
 
 import json
-import re
 import time
 
 import pytest
 import torch
 
 from attn_course.attention import dot_product_attention
-from browser import CHROMIUM_ARGS, PageLog, require_chromium
-from conftest import ROOT
+from browser import chromium
 from lab import (
-    CHAPTERS_DIR, Lab, active_cell_state, cell_errors, cells, execute, open_notebook, reveal, run_all, wait_for_kernel,
+    active_cell_state, cell_errors, close_notebook, execute, new_page, open_notebook, page_problems, reveal, run_all,
+    wait_for_kernel,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NB = "01_self_attention.ipynb"
-SOURCE = CHAPTERS_DIR / NB
-ARTIFACTS = ROOT / "test-artifacts"
-EXERCISES = ["ex-attention-weights", "ex-self-attention"]
 STATE = ("import json; print(json.dumps({t: getattr(walk_explorer, t) for t in "
          "('query', 'weights', 'key_vectors', 'labels', 'scale')}))")
-# jupyterlab-myst 2.7 renders markdown cells without the `renderedInput` that Lab 4.6's
-# cell toolbar measures, so Lab logs this page error once per load. Harmless; allowed
-# only in exactly this form.
-KNOWN_PAGE_ERROR = ("Cannot read properties of undefined (reading 'node')", "_markdownOverlapsToolbar")
-
-
-@pytest.fixture(scope="session")
-def source_bytes():
-    """Chapter 1 as it is on disk before Lab starts."""
-    return SOURCE.read_bytes()
-
-
-@pytest.fixture(scope="session")
-def lab(source_bytes):
-    require_chromium()                      # skip before paying for a Lab server
-    with Lab() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
 def browser():
-    executable = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
 def page(lab, browser):
     """Chapter 1 open in Lab, kernel connected, all cells run."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.log = PageLog("http")
-    page.log.attach(page)
-    page.error_stacks = []
-    page.on("pageerror", lambda e: page.error_stacks.append(e.stack or str(e)))
+    page = new_page(browser)
     open_notebook(page, lab, NB)
     wait_for_kernel(page, NB)
     run_all(page, NB)
+    assert cell_errors(page, NB) == []
     yield page
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"lab_{SOURCE.stem}.png"))
+    close_notebook(page, NB)
     page.close()
 
 
@@ -97,51 +67,6 @@ def wait_for_kernel_state(page, trait: str, expected: object, timeout: float = 1
         if state[trait] == expected or time.monotonic() > deadline:
             return state
         page.wait_for_timeout(50)
-
-
-def test_chapter_runs_in_lab_without_errors(page):
-    assert cell_errors(page, NB) == []
-    code = [c for c in cells(page, NB) if c["type"] == "code"]
-    assert code and all(c["execution_count"] is not None for c in code), "Run All stopped before the last cell"
-
-
-@pytest.mark.parametrize("label", EXERCISES)
-def test_exercise_renders_as_a_box(page, label):
-    box = page.locator(f".jp-MarkdownCell .myst aside.myst-exercise#{label}")
-    assert box.count() == 1, f"no rendered exercise box #{label}: is jupyterlab-myst enabled?"
-    reveal(box)                             # off-screen cells are not rendered: innerText would be ''
-    assert re.fullmatch(r"Exercise \d+ \(.+\)", box.locator(".myst-exercise-title").inner_text().strip())
-    assert box.locator(".myst-exercise-body").inner_text().strip().startswith("Write ")
-    style = box.evaluate("e => { const s = getComputedStyle(e); return [s.display, s.boxShadow]; }")
-    assert style[0] == "block" and style[1] != "none", f"#{label} is not drawn as a box: {style}"
-    assert box.bounding_box()["height"] > 40
-    # Its solution: a closed dropdown that names the exercise.
-    solution = page.locator(f".jp-MarkdownCell .myst details.myst-exercise:has(a[href='#{label}'])")
-    assert solution.count() == 1 and "Solution to" in solution.locator("summary").inner_text()
-    assert solution.get_attribute("open") is None
-
-
-def test_no_raw_directives_in_rendered_markdown(page):
-    rendered = page.locator(".jp-MarkdownCell .myst").evaluate_all("els => els.map(e => e.textContent)")
-    assert rendered, "no markdown cell rendered by jupyterlab-myst"
-    raw = [t[:80] for t in rendered if re.search(r"\{(exercise|solution-start|solution-end)\}|```", t)]
-    assert not raw, f"directives shown as raw text: {raw}"
-
-
-def test_checkers_report_stubs_and_solutions(page):
-    checks = [c for c in cells(page, NB) if c["type"] == "code" and "check." in c["source"]]
-    lines = {c["source"].strip(): "".join(o["text"] for o in c["outputs"] if o["name"] == "stdout").strip()
-             for c in checks}
-    stubs = {s: out for s, out in lines.items() if "_solution" not in s}
-    solutions = {s: out for s, out in lines.items() if "_solution" in s}
-    assert len(stubs) == len(solutions) == len(EXERCISES), lines
-    for source, out in stubs.items():
-        assert "not attempted yet" in out and "✅" not in out, (source, out)
-    for source, out in solutions.items():
-        assert out.startswith("✅"), (source, out)
-    shown = page.locator(".jp-OutputArea-output").evaluate_all("els => els.map(e => e.textContent).join('\\n')")
-    for out in lines.values():
-        assert out in shown, f"checker line not on the page: {out}"
 
 
 def test_python_to_view(page):
@@ -204,12 +129,5 @@ def test_view_to_python_without_lab_shortcuts(page):
 
 
 def test_page_has_no_errors(page):
-    problems = [p for p in page.log.problems()
-                if p != f"page error: {KNOWN_PAGE_ERROR[0]}"]
-    unknown = [s for s in page.error_stacks if not all(part in s for part in KNOWN_PAGE_ERROR)]
-    assert not problems and not unknown, "\n".join(problems + unknown)
-
-
-def test_source_notebook_untouched(page, lab, source_bytes):
-    assert lab.root_dir != CHAPTERS_DIR and (lab.root_dir / NB).exists()
-    assert SOURCE.read_bytes() == source_bytes, f"{SOURCE} changed while Lab ran"
+    problems = page_problems(page)
+    assert not problems, "\n".join(problems)
