@@ -1,5 +1,7 @@
 """Shared fixtures and paths."""
 
+import os
+import re
 from pathlib import Path
 
 import matplotlib
@@ -21,6 +23,46 @@ def _toc_pages() -> list[str]:
 
 
 BOOK_PAGES = _toc_pages()
+CHECKED_PAGES = [*BOOK_PAGES, "genindex.html", "search.html"]   # every page the browser tests open
+NOT_PAGES = ("_static", "_sources", "_images")                 # folders of the build that hold no pages
+
+
+def built_pages(build: Path) -> list[str]:
+    """Every page of a built book, relative to it; not index.html, a redirect to the root page."""
+    pages = []
+    for p in build.rglob("*.html"):
+        rel = p.relative_to(build)
+        if rel.parts[0] in NOT_PAGES:
+            continue
+        if re.search(r'<meta http-equiv="Refresh"', p.read_text(encoding="utf-8")[:2000], re.I):
+            continue
+        pages.append(rel.as_posix())
+    return sorted(pages)
+
+_BROWSER_SKIPPED = pytest.StashKey[int]()   # how many browser tests were set aside
+
+
+@pytest.hookimpl(trylast=True)      # after -m and -k have chosen
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium, set the browser tests aside and say so once, at the end (never a silent pass).
+    Where browsers are required (CI sets ATTN_COURSE_REQUIRE_BROWSER) they stay, and fail."""
+    from browser import chromium_path
+
+    if chromium_path() is not None or os.environ.get("ATTN_COURSE_REQUIRE_BROWSER"):
+        return
+    browser = [item for item in items if item.get_closest_marker("browser")]
+    if browser:
+        items[:] = [item for item in items if not item.get_closest_marker("browser")]
+        config.hook.pytest_deselected(items=browser)
+        config.stash[_BROWSER_SKIPPED] = len(browser)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    from browser import HOW_TO_ENABLE
+
+    skipped = config.stash.get(_BROWSER_SKIPPED, 0)
+    if skipped:
+        terminalreporter.write_line(f"SKIPPED {skipped} tests: {HOW_TO_ENABLE}", yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session")

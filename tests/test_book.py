@@ -9,7 +9,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import BUILD_HTML, CHAPTERS, ROOT
+from conftest import BUILD_HTML, CHAPTERS, CHECKED_PAGES, ROOT, built_pages
 
 pytestmark = pytest.mark.book
 
@@ -90,3 +90,11 @@ def test_the_worked_example_states_its_numbers():
     assert match, "the worked example's sentence is missing"
     cats, street, the = map(float, match.groups())
     assert cats > the and street > the
+
+
+def test_the_browser_tests_open_every_page_of_the_build():
+    if not (BUILD_HTML / "intro.html").exists():
+        pytest.skip(f"no built book in {BUILD_HTML}: run `make book` (make test builds it first)")
+    missing = sorted(set(built_pages(BUILD_HTML)) - set(CHECKED_PAGES))
+    assert not missing, (f"pages in the build that the browser tests do not open: {missing} "
+                         "(add them to CHECKED_PAGES in conftest.py)")
