@@ -25,6 +25,7 @@ def _toc_pages() -> list[str]:
 BOOK_PAGES = _toc_pages()
 CHECKED_PAGES = [*BOOK_PAGES, "genindex.html", "search.html"]   # every page the browser tests open
 NOT_PAGES = ("_static", "_sources", "_images")                 # folders of the build that hold no pages
+_BROWSER_SKIPPED = pytest.StashKey[int]()                      # how many browser tests were set aside
 
 
 def built_pages(build: Path) -> list[str]:
@@ -38,8 +39,6 @@ def built_pages(build: Path) -> list[str]:
             continue
         pages.append(rel.as_posix())
     return sorted(pages)
-
-_BROWSER_SKIPPED = pytest.StashKey[int]()   # how many browser tests were set aside
 
 
 @pytest.hookimpl(trylast=True)      # after -m and -k have chosen

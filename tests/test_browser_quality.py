@@ -51,7 +51,6 @@ pytestmark = [pytest.mark.book, pytest.mark.browser]
 BUILD = Path(os.environ.get("ATTN_COURSE_BUILD_HTML") or BUILD_HTML).resolve()
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
-PAGES = CHECKED_PAGES
 FAILING_IMPACTS = ("serious", "critical")
 WIDGET_TIMEOUT = 15_000                          # ms for every widget of a page to render
 CHANGE_TIMEOUT = 2_000                           # ms for a readout to react to a key, drag or click
@@ -207,7 +206,7 @@ def server():
         yield s
 
 
-@pytest.fixture(scope="module", params=[(m, p) for m in ("http", "file") for p in PAGES],
+@pytest.fixture(scope="module", params=[(m, p) for m in ("http", "file") for p in CHECKED_PAGES],
                 ids=lambda mp: f"{mp[0]}:{mp[1]}")
 def loaded(request, browser, server):
     """The page loaded, its math typeset and its widgets drawn; a screenshot at the end."""
