@@ -23,20 +23,31 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from attn_course.attention import (
-    _check_float_tensor, _check_mask, _check_qkv, _shape, additive_attention, causal_mask, dot_product_attention,
-    masked_softmax,
-)
+from attn_course import _validate
+from attn_course._validate import shape as _shape
+from attn_course.attention import additive_attention, causal_mask, dot_product_attention, masked_softmax
 
 __all__ = ["DotProductAttention", "AdditiveAttention", "BahdanauAttention", "MultiHeadAttention", "to_torch_masks"]
 
 
-def _check_inputs(query: Tensor, key: Tensor, value: Tensor, value_legend: str = "(B, S, Dv)") -> None:
-    """query (B, L, D), key (B, S, D) and value 3-D; then attention.py's checks of dtypes, widths and lengths."""
-    for name, t, legend in (("query", query, "(B, L, D)"), ("key", key, "(B, S, D)"), ("value", value, value_legend)):
+def _check_inputs(query: Tensor, key: Tensor | None, value: Tensor, value_legend: str = "(B, S, Dv)") -> Tensor:
+    """query (B, L, D), key (B, S, D) and value 3-D, then the shared checks of dtypes, widths and lengths.
+
+    A key of None means the value, and errors about it then name ``value``, the argument
+    the caller passed. Returns the key to use.
+    """
+    names = ("query", "key" if key is not None else "value (also the key)", "value")
+    key = value if key is None else key
+    for name, t, legend in zip(names, (query, key, value), ("(B, L, D)", "(B, S, D)", value_legend)):
         if isinstance(t, Tensor) and t.dim() != 3:
             raise ValueError(f"{name} must be {legend}; got {_shape(t)}")
-    _check_qkv(query, key, value, ("query", "key", "value"))
+    _validate.qkv(query, key, value, names)
+    return key
+
+
+def _check_flags(**flags: object) -> None:
+    for name, value in flags.items():
+        _validate.flag(name, value)
 
 
 def _check_bool(name: str, t: object, legend: str, shape: tuple[int, ...]) -> None:
@@ -62,10 +73,13 @@ def _keras_mask(mask: object, use_causal_mask: bool, query: Tensor, key: Tensor,
             _check_bool("mask[0] (query_mask)", query_mask, "(B, L)", (B, L))
             parts.append(query_mask[:, :, None])                 # (B, L, 1)
         if value_mask is not None:
+            if isinstance(value_mask, Tensor) and value_mask.dim() == 3:   # padding_mask's (B, 1, S)
+                _check_bool("mask[1] (value_mask)", value_mask, "(B, 1, S)", (B, 1, S))
+                value_mask = value_mask[:, 0]
             _check_bool("mask[1] (value_mask)", value_mask, "(B, S)", (B, S))
             parts.append(value_mask[:, None, :])                 # (B, 1, S)
     elif mask is not None:
-        _check_mask(mask, torch.Size((B, L, S)))
+        _validate.mask(mask, torch.Size((B, L, S)))
         parts.append(mask)
     if use_causal_mask:
         parts.append(causal_mask(L, S, device=query.device))     # (L, S), top-left aligned
@@ -84,7 +98,7 @@ class DotProductAttention(nn.Module):
 
     def __init__(self, use_scale: bool = False):
         super().__init__()
-        self.use_scale = use_scale
+        self.use_scale = _validate.flag("use_scale", use_scale)
         self.scale = nn.Parameter(torch.tensor(1.0)) if use_scale else None
 
     def forward(self, query: Tensor, value: Tensor, key: Tensor | None = None, mask: object = None,
@@ -97,8 +111,8 @@ class DotProductAttention(nn.Module):
         sees keys j <= i (top-left aligned, also when L != S), and-ed with ``mask``.
         Returns the context (B, L, Dv), and ``(context, weights (B, L, S))`` when asked.
         """
-        key = value if key is None else key
-        _check_inputs(query, key, value)
+        key = _check_inputs(query, key, value)
+        _check_flags(return_attention_scores=return_attention_scores, use_causal_mask=use_causal_mask)
         mask = _keras_mask(mask, use_causal_mask, query, key, value)  # (B, L, S) or None
         scale = 1.0 if self.scale is None else self.scale
         context, weights = dot_product_attention(query, key, value, mask, scale)  # (B, L, Dv), (B, L, S)
@@ -115,9 +129,8 @@ class AdditiveAttention(nn.Module):
 
     def __init__(self, dim: int, use_scale: bool = True):
         super().__init__()
-        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-            raise ValueError(f"dim must be a positive int (D, the width of query and key); got {dim!r}")
-        self.dim, self.use_scale = dim, use_scale
+        self.dim = _validate.integer("dim", dim, 1)   # D, the width of query and key
+        self.use_scale = _validate.flag("use_scale", use_scale)
         self.scale = nn.Parameter(torch.empty(dim)) if use_scale else None
         self.reset_parameters()
 
@@ -129,10 +142,12 @@ class AdditiveAttention(nn.Module):
     def forward(self, query: Tensor, value: Tensor, key: Tensor | None = None, mask: object = None,
                 return_attention_scores: bool = False, use_causal_mask: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         """Shapes, mask and returns as :meth:`DotProductAttention.forward`, with D = ``dim``."""
-        key = value if key is None else key
-        _check_inputs(query, key, value)
+        key = _check_inputs(query, key, value)
+        _check_flags(return_attention_scores=return_attention_scores, use_causal_mask=use_causal_mask)
         if query.shape[-1] != self.dim:
             raise ValueError(f"query must be (B, L, D) with D=dim={self.dim}; got {_shape(query)}")
+        if self.scale is not None:
+            _validate.matches_parameters("AdditiveAttention", ("query", "value"), (query, value), self.scale)
         mask = _keras_mask(mask, use_causal_mask, query, key, value)  # (B, L, S) or None
         v = query.new_ones(self.dim) if self.scale is None else self.scale  # (D,)
         context, weights = additive_attention(query, key, value, v, mask)   # (B, L, Dv), (B, L, S)
@@ -151,6 +166,8 @@ class BahdanauAttention(nn.Module):
 
     def __init__(self, query_dim: int, key_dim: int, hidden_dim: int):
         super().__init__()
+        for name, n in (("query_dim", query_dim), ("key_dim", key_dim), ("hidden_dim", hidden_dim)):
+            _validate.integer(name, n, 1)
         self.query_proj = nn.Linear(query_dim, hidden_dim, bias=False)  # W_q
         self.key_proj = nn.Linear(key_dim, hidden_dim, bias=False)      # W_k
         self.v = nn.Parameter(torch.empty(hidden_dim).uniform_(-hidden_dim ** -0.5, hidden_dim ** -0.5))
@@ -171,8 +188,9 @@ class BahdanauAttention(nn.Module):
         return (context[:, 0], weights[:, 0]) if one_step else (context, weights)  # (B, [L,] Dk), (B, [L,] S)
 
     def _check(self, query: Tensor, keys: Tensor, mask: object) -> None:
-        _check_float_tensor("query", query, "(B, Dq) or (B, L, Dq)")
-        _check_float_tensor("keys", keys, "(B, S, Dk)")
+        _validate.float_tensor("query", query, "(B, Dq) or (B, L, Dq)")
+        _validate.float_tensor("keys", keys, "(B, S, Dk)")
+        _validate.matches_parameters("BahdanauAttention", ("query", "keys"), (query, keys), self.v)
         dq, dk = self.query_proj.in_features, self.key_proj.in_features
         if query.dim() not in (2, 3) or query.shape[-1] != dq:
             raise ValueError(f"query must be (B, Dq) or (B, L, Dq) with Dq=query_dim={dq}; got {_shape(query)}")
@@ -233,8 +251,8 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True):
         super().__init__()
         for name, n in (("embed_dim", embed_dim), ("num_heads", num_heads)):
-            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-                raise ValueError(f"{name} must be a positive int; got {n!r}")
+            _validate.integer(name, n, 1)
+        _validate.flag("bias", bias)
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim={embed_dim} must be divisible by num_heads={num_heads} (Dh = D / H)")
         self.embed_dim, self.num_heads, self.head_dim = embed_dim, num_heads, embed_dim // num_heads
@@ -253,6 +271,7 @@ class MultiHeadAttention(nn.Module):
         output is the output projection's bias.
         """
         B, L, S = self._check(query, key, value)
+        _check_flags(need_weights=need_weights, average_weights=average_weights)
         mask = None if mask is None else _heads_mask(mask, B, self.num_heads, L, S)  # 4-D
         # Scale q by 1/sqrt(Dh) before the product, as PyTorch does: cheaper than scaling the (B, H, L, S) scores.
         q = self._split(self.q_proj(query)) * self.head_dim ** -0.5                   # (B, H, L, Dh)
@@ -277,6 +296,8 @@ class MultiHeadAttention(nn.Module):
             if x.shape[-1] != self.embed_dim or x.shape[0] != query.shape[0]:
                 raise ValueError(f"{name} must be (B, {'L' if name == 'query' else 'S'}, D) with D=embed_dim="
                                  f"{self.embed_dim} and B={query.shape[0]} as in query; got {_shape(x)}")
+        _validate.matches_parameters("MultiHeadAttention", ("query", "key", "value"), (query, key, value),
+                                     self.q_proj.weight)
         return query.shape[0], query.shape[1], key.shape[1]
 
     @classmethod

@@ -63,7 +63,7 @@ def bench_mha(repeat: int) -> list[Row]:
     ours = MultiHeadAttention.from_torch(theirs)
     q, k, v = (torch.randn(B, L, D, requires_grad=True) for _ in range(3))
     params = [q, k, v, *ours.parameters(), *theirs.parameters()]
-    mask = padding_mask(torch.randint(1, L + 1, (B,)), L)[:, None, :] & causal_mask(L)   # (B, L, S)
+    mask = padding_mask(torch.randint(1, L + 1, (B,)), L) & causal_mask(L)   # (B, L, S)
     attn_mask, key_padding_mask = to_torch_masks(mask, B, H, L, L)
     rows = []
     for need_weights, masked, target in ((True, False, 1.10), (False, False, 1.10), (True, True, None), (False, True, None)):

@@ -227,7 +227,7 @@ def test_sdpa_parity_with_broadcast_masks(mask_shape):
     if mask_shape == "(L, S)":
         mask = with_one_key_per_row(random_mask(L, S, gen=gen), gen)
     else:
-        mask = padding_mask([1, 6, 3], S)[:, None, None, :]   # (B, 1, 1, S)
+        mask = padding_mask([1, 6, 3], S)[:, None]   # (B, 1, 1, S)
     context, _ = scaled_dot_product_attention(q, k, v, mask=mask)
     torch.testing.assert_close(context, F.scaled_dot_product_attention(q, k, v, attn_mask=mask), rtol=0, atol=1e-6)
 
@@ -314,25 +314,36 @@ def test_padding_mask_hand_case():
     for lengths in ([2, 0, 4, 1], torch.tensor([2, 0, 4, 1]), torch.tensor([2, 0, 4, 1], dtype=torch.int32),
                     (2, 0, 4, 1), np.array([2, 0, 4, 1])):
         got = padding_mask(lengths, 4)
-        assert got.dtype == torch.bool and got.shape == (4, 4)
-        assert torch.equal(got, want), lengths
+        assert got.dtype == torch.bool and got.shape == (4, 1, 4)      # (B, 1, S): the 1 is the queries
+        assert torch.equal(got[:, 0], want), lengths
 
 
 @pytest.mark.parametrize("S", [1, 3, 6])
 def test_padding_mask_lengths_zero_and_full(S):
-    got = padding_mask([0, S], S)
+    got = padding_mask([0, S], S)[:, 0]
     assert got.shape == (2, S)
     assert not got[0].any()
     assert got[1].all()
 
 
+@pytest.mark.parametrize("L", [3, 2])   # L == B is the case a (B, S) mask would silently get wrong
+def test_padding_mask_masks_keys_when_batch_equals_queries(L):
+    gen = torch.Generator().manual_seed(9)
+    lengths = [3, 1, 2]
+    q, k, v = randn(3, L, 2, gen=gen), randn(3, 3, 2, gen=gen), randn(3, 3, 2, gen=gen)
+    _, weights = dot_product_attention(q, k, v, mask=padding_mask(lengths, 3))
+    for b, n in enumerate(lengths):
+        assert_exact_zero(weights[b, :, n:])
+        torch.testing.assert_close(weights[b].sum(-1), torch.ones(L, dtype=F64))
+
+
 def test_padding_mask_masks_keys_of_a_batch():
-    # Used as padding_mask(lengths, S)[:, None, :] on (B, L, S) scores: example b
+    # Used as padding_mask(lengths, S) on (B, L, S) scores: example b
     # attends exactly to its first lengths[b] keys, whatever the query.
     gen = torch.Generator().manual_seed(8)
     lengths = [3, 1, 5]
     q, k, v = randn(3, 4, 2, gen=gen), randn(3, 5, 2, gen=gen), randn(3, 5, 2, gen=gen)
-    _, weights = dot_product_attention(q, k, v, mask=padding_mask(lengths, 5)[:, None, :])
+    _, weights = dot_product_attention(q, k, v, mask=padding_mask(lengths, 5))
     for b, n in enumerate(lengths):
         assert (weights[b, :, :n] > 0).all()
         assert_exact_zero(weights[b, :, n:])
@@ -695,7 +706,7 @@ def test_sizes_accept_numpy_and_tensor_integers():
 
 
 def test_padding_mask_of_an_empty_batch():
-    assert padding_mask([], 3).shape == (0, 3)
+    assert padding_mask([], 3).shape == (0, 1, 3)
 
 
 # --- additive attention -------------------------------------------------------------------
@@ -717,7 +728,7 @@ def test_additive_attention_matches_a_loop_with_masks_and_batches():
     g = torch.Generator().manual_seed(3)
     q, k, val = (torch.randn(2, n, 4, generator=g, dtype=torch.float64) for n in (3, 5, 5))
     v = torch.randn(4, generator=g, dtype=torch.float64)
-    mask = padding_mask([5, 2], 5)[:, None, :]                           # (B, 1, S)
+    mask = padding_mask([5, 2], 5)                           # (B, 1, S)
     context, weights = additive_attention(q, k, val, v, mask)
     for b in range(2):
         for i in range(3):
@@ -729,12 +740,12 @@ def test_additive_attention_matches_a_loop_with_masks_and_batches():
                                     tuple(t.clone().requires_grad_() for t in (q, k, val, v)))
 
 
-@pytest.mark.parametrize("v, message", [
-    (torch.ones(3, dtype=torch.float64), r"v must be \(D,\) = \(4,\).*got shape \(3,\)"),
-    (torch.ones(4), r"dtype torch.float64.*torch.float32"),
-    ([1.0] * 4, "got list"),
+@pytest.mark.parametrize("v, error, message", [
+    (torch.ones(3, dtype=torch.float64), ValueError, r"v must be \(D,\) = \(4,\).*got shape \(3,\)"),
+    (torch.ones(4), ValueError, r"dtype torch.float64.*torch.float32"),
+    ([1.0] * 4, TypeError, "v must be a torch.Tensor.*got list"),
 ])
-def test_additive_attention_checks_v(v, message):
+def test_additive_attention_checks_v(v, error, message):
     q = torch.ones(2, 4, dtype=torch.float64)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         additive_attention(q, q, q, v)

@@ -80,7 +80,7 @@ def test_keras_parity(kind, use_scale, case, with_key):
     theirs = keras_twin(ours, D)
     q, v, k = randn(B, L, D, g=g), randn(B, S, D, g=g), randn(B, S, D, g=g)
     qm = QUERY_MASK if "query" in case else None
-    vm = padding_mask(LENGTHS, S) if "value" in case else None
+    vm = padding_mask(LENGTHS, S)[:, 0] if "value" in case else None
     mask = None if qm is None and vm is None else [qm, vm]
     causal = "causal" in case
     inputs, key = ([q, v, k], k) if with_key else ([q, v], None)
@@ -96,7 +96,7 @@ def test_keras_parity(kind, use_scale, case, with_key):
 def test_keras_gives_fully_masked_rows_uniform_weights_and_ours_zeros():
     g = gen(2)
     q, v = randn(B, L, D, g=g), randn(B, S, D, g=g)
-    vm = padding_mask(torch.tensor([7, 0, 3]), S)                        # example 1 has no key at all
+    vm = padding_mask(torch.tensor([7, 0, 3]), S)[:, 0]                        # example 1 has no key at all
     for ours in (DotProductAttention(), AdditiveAttention(D)):
         k_out, k_w = keras_twin(ours, D)([q, v], mask=[None, vm], return_attention_scores=True)
         out, w = ours(q, v, mask=[None, vm], return_attention_scores=True)
@@ -145,7 +145,7 @@ def test_single_mask_tensor_equals_the_list_form(kind):
     g = gen(4)
     layer = DotProductAttention(True) if kind == "dot" else AdditiveAttention(D)
     q, v = randn(B, L, D, g=g), randn(B, S, D, g=g)
-    vm = padding_mask(LENGTHS, S)
+    vm = padding_mask(LENGTHS, S)[:, 0]
     pairs = [
         ([None, vm], vm[:, None, :]),                                            # (B, 1, S)
         ([QUERY_MASK, vm], QUERY_MASK[:, :, None] & vm[:, None, :]),             # (B, L, S)
@@ -187,7 +187,7 @@ def test_bahdanau_one_query_equals_a_length_one_query():
     g = gen(7)
     layer = BahdanauAttention(query_dim=6, key_dim=4, hidden_dim=10)
     s, h = randn(B, 6, g=g), randn(B, S, 4, g=g)
-    mask = padding_mask(LENGTHS, S)                                      # (B, S)
+    mask = padding_mask(LENGTHS, S)[:, 0]                                      # (B, S)
     context, weights = layer(s, h, mask)
     assert context.shape == (B, 4) and weights.shape == (B, S)
     context3, weights3 = layer(s[:, None], h, mask)                      # (B, 1, Dq)
@@ -201,7 +201,7 @@ def test_bahdanau_is_additive_attention_after_the_projections():
     g = gen(8)
     layer = BahdanauAttention(query_dim=6, key_dim=4, hidden_dim=10)
     s, h = randn(B, L, 6, g=g), randn(B, S, 4, g=g)
-    mask = padding_mask(LENGTHS, S)
+    mask = padding_mask(LENGTHS, S)[:, 0]
     additive = AdditiveAttention(10)
     with torch.no_grad():
         additive.scale.copy_(layer.v)
@@ -215,7 +215,7 @@ def test_bahdanau_is_additive_attention_after_the_projections():
 def test_bahdanau_fully_masked_query_is_zero():
     g = gen(9)
     layer = BahdanauAttention(4, 4, 8)
-    context, weights = layer(randn(B, 4, g=g), randn(B, S, 4, g=g), padding_mask(torch.tensor([3, 0, 7]), S))
+    context, weights = layer(randn(B, 4, g=g), randn(B, S, 4, g=g), padding_mask(torch.tensor([3, 0, 7]), S)[:, 0])
     assert (context[1] == 0).all() and (weights[1] == 0).all() and not context.isnan().any()
 
 
@@ -249,7 +249,7 @@ def random_rows_mask(*shape: int, g: torch.Generator) -> torch.Tensor:
 
 def mha_cases(g: torch.Generator) -> dict[str, tuple[torch.Tensor | None, dict]]:
     """Our mask, and the masks nn.MultiheadAttention takes for it, written out by hand (True = ignore)."""
-    pad = padding_mask(LENGTHS, S)                                       # (B, S) True = real key
+    pad = padding_mask(LENGTHS, S)[:, 0]                                       # (B, S) True = real key
     causal = causal_mask(L, S)                                           # (L, S)
     per_example = random_rows_mask(B, L, S, g=g)
     per_head = random_rows_mask(B, H, L, S, g=g)
@@ -309,7 +309,7 @@ def test_to_torch_masks_matches_the_hand_conversion(case):
 
 
 def test_to_torch_masks_picks_the_smallest_form_with_the_opposite_polarity():
-    pad, causal = padding_mask(LENGTHS, S), causal_mask(L, S)
+    pad, causal = padding_mask(LENGTHS, S)[:, 0], causal_mask(L, S)
     attn, kpm = to_torch_masks(pad[:, None, :], B, H, L, S)
     assert attn is None and torch.equal(kpm, ~pad)                       # (B, S), True = ignore
     attn, kpm = to_torch_masks(causal, B, H, L, S)
@@ -334,7 +334,7 @@ def test_fully_masked_rows_torch_gives_nan_ours_the_output_bias(need_weights):
     theirs, ours = torch_twin()
     g = gen(13)
     q, k, v = (randn(B, n, D, g=g) for n in (L, S, S))
-    pad = padding_mask(torch.tensor([7, 0, 3]), S)                       # example 1: no key at all
+    pad = padding_mask(torch.tensor([7, 0, 3]), S)[:, 0]                       # example 1: no key at all
     out_t, w_t = theirs(q, k, v, key_padding_mask=~pad)
     assert out_t[1].isnan().all() and w_t[1].isnan().all()               # PyTorch 2.13, need_weights=True
     out_sdpa = theirs(q, k, v, key_padding_mask=~pad, need_weights=False)[0]  # its SDPA path: zero context
@@ -367,7 +367,7 @@ def test_mha_fully_masked_rows_of_every_mask_form_are_zero():
     late_causal = torch.ones(L, S, dtype=torch.bool).tril(-2)            # (L, S): query rows 0 and 1 see nothing
     per_head = random_rows_mask(B, H, L, S, g=g)
     per_head[2, 1, 3] = False                                            # one head of one query
-    for mask in (late_causal, padding_mask(torch.tensor([0, 3, 0]), S)[:, None, :], per_head):
+    for mask in (late_causal, padding_mask(torch.tensor([0, 3, 0]), S), per_head):
         full = mask[None, None] if mask.dim() == 2 else mask[:, None] if mask.dim() == 3 else mask
         want_out, want_w = reference_mha(m, q, k, v, full.expand(B, H, L, S))
         out, w = m(q, k, v, mask=mask, average_weights=False)
@@ -384,7 +384,7 @@ def test_one_head_is_scaled_dot_product_attention_after_the_projections():
     g = gen(14)
     m = MultiHeadAttention(D, 1)
     q, k, v = (randn(B, n, D, g=g) for n in (L, S, S))
-    mask = padding_mask(LENGTHS, S)[:, None, :] & causal_mask(L, S)
+    mask = padding_mask(LENGTHS, S) & causal_mask(L, S)
     context, weights = scaled_dot_product_attention(m.q_proj(q), m.k_proj(k), m.v_proj(v), mask)
     out, w = m(q, k, v, mask=mask)
     torch.testing.assert_close(out, m.out_proj(context))
@@ -426,7 +426,7 @@ kv3 = torch.zeros(B, S, D)
      r"query_mask\) must be \(B, L\) = \(3, 5\); got \(3, 7\)"),
     (lambda: DotProductAttention()(x3, kv3, mask=[None, torch.ones(B, S)]), TypeError, r"value_mask.*boolean"),
     (lambda: AdditiveAttention(8)(x3, kv3), ValueError, r"query must be \(B, L, D\) with D=dim=8; got \(3, 5, 12\)"),
-    (lambda: AdditiveAttention(0), ValueError, r"dim must be a positive int"),
+    (lambda: AdditiveAttention(0), ValueError, r"dim must be >= 1; got 0"),
     (lambda: BahdanauAttention(6, 4, 8)(torch.zeros(B, 5), torch.zeros(B, S, 4)), ValueError, r"Dq=query_dim=6"),
     (lambda: BahdanauAttention(6, 4, 8)(torch.zeros(B, 6), torch.zeros(B, 4)), ValueError, r"keys must be \(B, S, Dk\)"),
     (lambda: BahdanauAttention(6, 4, 8)(torch.zeros(B, 6), torch.zeros(B, S, 4), torch.ones(B, 2, dtype=torch.bool)),
@@ -434,7 +434,7 @@ kv3 = torch.zeros(B, S, D)
     (lambda: BahdanauAttention(6, 4, 8)(torch.zeros(B, 6, dtype=torch.long), torch.zeros(B, S, 4)), TypeError,
      r"query must be a floating tensor"),
     (lambda: MultiHeadAttention(10, 3), ValueError, r"embed_dim=10 must be divisible by num_heads=3"),
-    (lambda: MultiHeadAttention(D, 0), ValueError, r"num_heads must be a positive int"),
+    (lambda: MultiHeadAttention(D, 0), ValueError, r"num_heads must be >= 1; got 0"),
     (lambda: MultiHeadAttention(D, H)(torch.zeros(B, L, 8), torch.zeros(B, S, 8), torch.zeros(B, S, 8)), ValueError,
      r"query must be \(B, L, D\) with D=embed_dim=12 .*got \(3, 5, 8\)"),
     (lambda: MultiHeadAttention(D, H)(x3, kv3, torch.zeros(B, S, 6)), ValueError, r"value must be .*got \(3, 7, 6\)"),

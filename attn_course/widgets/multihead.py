@@ -63,9 +63,29 @@ def _matrix(name: str, value: object, rows: int | None, cols: int | None, legend
     ok = ok and all(isinstance(r, (list, tuple)) and len(r) == (cols or len(value[0])) >= 1 for r in value)
     if not ok:
         raise ExplorerValueError(f"{name} must be {legend}; got {value!r:.120}")
-    if not all(math.isfinite(v) for r in value for v in r):
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for r in value for v in r):
         raise ExplorerValueError(f"{name} must hold finite floats (no NaN or inf); got {value!r:.120}")
     return [[float(v) for v in r] for r in value]
+
+
+def _check_forms(given: dict) -> None:
+    """The constructor's arguments one by one, in a fixed order, before traitlets cross-checks them."""
+    if "tokens" in given:
+        tokens = given["tokens"]
+        if not isinstance(tokens, (list, tuple)) or not tokens or not all(isinstance(t, str) for t in tokens):
+            raise ExplorerValueError(f"tokens must be a non-empty list of strings; got {tokens!r:.120}")
+    if "embeddings" in given:
+        _matrix("embeddings", given["embeddings"], None, None, "(S, D): S rows of D >= 1 floats each")
+    for name in ("w_query", "w_key"):
+        if name in given:
+            value = given[name]
+            if not isinstance(value, (list, tuple)) or not value:
+                raise ExplorerValueError(f"{name} must be (H, D, Dh) with H >= 1 heads; got {value!r:.120}")
+            for h, w in enumerate(value):
+                _matrix(f"{name}[{h}]", w, None, HEAD_DIM, f"(D, Dh) with Dh={HEAD_DIM}")
+    for name in ("b_query", "b_key"):
+        if name in given:
+            _matrix(name, given[name], None, HEAD_DIM, f"(H, Dh) with Dh={HEAD_DIM}")
 
 
 def _index(name: str, value: object, lo: int, hi: int, what: str) -> int:
@@ -118,7 +138,9 @@ class MultiHeadExplorer(anywidget.AnyWidget):
                  query_index: int | None = None, padding_length: int | None = None, **kwargs: object) -> None:
         given = {"tokens": tokens, "embeddings": embeddings, "w_query": w_query, "w_key": w_key,
                  "b_query": b_query, "b_key": b_key, "query_index": query_index, "padding_length": padding_length}
-        kwargs.update({name: value for name, value in given.items() if value is not None})
+        given = {name: value for name, value in given.items() if value is not None}
+        _check_forms(given)               # each argument alone, in a fixed order: the message names the wrong one
+        kwargs.update(given)
         if tokens is not None:   # another sentence: defaults that fit it
             kwargs.setdefault("query_index", 0)
             kwargs.setdefault("padding_length", len(tokens))
@@ -177,19 +199,29 @@ class MultiHeadExplorer(anywidget.AnyWidget):
         if self.mask_mode == "causal":
             return causal_mask(S)[self.query_index]                          # (S,)
         if self.mask_mode == "padding":
-            return padding_mask([self.padding_length], S)[0]                 # (S,)
+            return padding_mask([self.padding_length], S)[0, 0]              # (S,)
         return torch.ones(S, dtype=torch.bool)
 
-    def _attend(self) -> tuple[list[list[float]], list[float]]:
-        """weights (H, S) and average (S,) in float64, with the package's scaled dot-product attention."""
-        x = torch.tensor(self.embeddings, dtype=torch.float64)                           # (S, D)
-        wq, wk = (torch.tensor(w, dtype=torch.float64) for w in (self.w_query, self.w_key))  # (H, D, Dh)
-        bq, bk = (torch.tensor(b, dtype=torch.float64)[:, None] for b in (self.b_query, self.b_key))  # (H, 1, Dh)
+    def _attend(self, changed: str = "", **new: object) -> tuple[list[list[float]], list[float]]:
+        """weights (H, S) and average (S,) in float64, with the package's scaled dot-product attention.
+
+        ``new`` overrides current traits (a validator's proposal); values whose projections or
+        scores overflow are refused, naming the ``changed`` trait.
+        """
+        t = {n: new.get(n, getattr(self, n)) for n in ("embeddings", "w_query", "w_key", "b_query", "b_key",
+                                                        "query_offset")}
+        x = torch.tensor(t["embeddings"], dtype=torch.float64)                           # (S, D)
+        wq, wk = (torch.tensor(t[w], dtype=torch.float64) for w in ("w_query", "w_key"))  # (H, D, Dh)
+        bq, bk = (torch.tensor(t[b], dtype=torch.float64)[:, None] for b in ("b_query", "b_key"))  # (H, 1, Dh)
         q = (x[self.query_index] @ wq)[:, None] + bq                                       # (H, 1, Dh)
-        if self.head >= 0:
-            q[self.head, 0] += torch.tensor(self.query_offset, dtype=torch.float64)
+        if 0 <= self.head < len(q):
+            q[self.head, 0] += torch.tensor(t["query_offset"], dtype=torch.float64)
         k = x @ wk + bk                                                                    # (H, S, Dh)
-        _, weights = scaled_dot_product_attention(q, k, k, mask=self.key_mask()[None])    # (H, 1, S)
+        try:
+            _, weights = scaled_dot_product_attention(q, k, k, mask=self.key_mask()[None])  # (H, 1, S)
+        except ValueError as e:
+            raise ExplorerValueError(f"{changed or 'embeddings, w_query, w_key, b_query, b_key'}: the projected "
+                                     f"queries and keys or their scores overflow float64 ({e})") from None
         return weights[:, 0].tolist(), weights[:, 0].mean(dim=0).tolist()
 
     def describe(self) -> str:
@@ -244,6 +276,16 @@ class MultiHeadExplorer(anywidget.AnyWidget):
             if len(t[name]) != H:
                 raise ExplorerValueError(f"{name} must be (H, Dh) with H={H} as w_query; got {len(t[name])} rows")
 
+    def _attend_if_shapes_agree(self, changed: str, **new: object) -> None:
+        """Refuse values whose scores overflow; while set_data changes several traits at once, the
+        shapes may only agree at the end, where the observer computes (and traitlets rolls back)."""
+        try:
+            self._shapes(**new)
+        except ExplorerValueError:
+            return
+        if self.query_index < len(self.tokens):
+            self._attend(changed, **new)
+
     @validate("tokens")
     def _check_tokens(self, proposal: traitlets.Bunch) -> list[str]:
         if not proposal.value:
@@ -255,6 +297,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
     def _check_embeddings(self, proposal: traitlets.Bunch) -> list[list[float]]:
         value = _matrix("embeddings", proposal.value, None, None, "(S, D): S rows of D >= 1 floats each")
         self._shapes(embeddings=value)
+        self._attend_if_shapes_agree("embeddings", embeddings=value)
         return value
 
     @validate("w_query", "w_key")
@@ -264,6 +307,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
             raise ExplorerValueError(f"{name} must be (H, D, Dh) with H >= 1 heads; got []")
         value = [_matrix(f"{name}[{h}]", w, None, HEAD_DIM, f"(D, Dh) with Dh={HEAD_DIM}") for h, w in enumerate(value)]
         self._shapes(**{name: value})
+        self._attend_if_shapes_agree(name, **{name: value})
         return value
 
     @validate("b_query", "b_key")
@@ -271,6 +315,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
         name = proposal.trait.name
         value = _matrix(name, proposal.value, None, HEAD_DIM, f"(H, Dh) with Dh={HEAD_DIM}")
         self._shapes(**{name: value})
+        self._attend_if_shapes_agree(name, **{name: value})
         return value
 
     @validate("head")
@@ -296,4 +341,6 @@ class MultiHeadExplorer(anywidget.AnyWidget):
         value = proposal.value
         if len(value) != HEAD_DIM or not all(math.isfinite(v) for v in value):
             raise ExplorerValueError(f"query_offset must be a {HEAD_DIM}-vector [x, y] of finite floats; got {list(value)!r}")
-        return [float(v) for v in value]
+        value = [float(v) for v in value]
+        self._attend("query_offset", query_offset=value)
+        return value

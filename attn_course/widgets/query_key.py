@@ -37,11 +37,46 @@ def fmt(x: float) -> str:
     return str(Decimal(0.0 if abs(x) < 0.005 else x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _vector(name: str, value: Sequence[float]) -> list[float]:
+def _is_real(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _vector(name: str, value: object) -> list[float]:
     """A 2-vector [x, y] of finite floats, or an error naming the trait and the value."""
-    if len(value) != 2 or not all(math.isfinite(v) for v in value):
-        raise ExplorerValueError(f"{name} must be a 2-vector [x, y] of finite floats; got {list(value)!r}")
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_real(v) for v in value):
+        raise ExplorerValueError(f"{name} must be a 2-vector [x, y] of finite floats; got {value!r:.80}")
     return [float(v) for v in value]
+
+
+def _scale(value: object) -> float:
+    if not (_is_real(value) and value > 0):
+        raise ExplorerValueError(f"scale must be a finite float > 0 (it multiplies the scores); got {value!r:.80}")
+    return float(value)
+
+
+def _attend(query: list[float], key_vectors: list[list[float]], scale: float, changed: str
+            ) -> tuple[list[float], list[float]]:
+    """weights (S,) and output (2,) from the reference maths, in float64; values whose scores
+    overflow are refused, naming the trait that was ``changed``."""
+    q = torch.tensor([query], dtype=torch.float64)                       # (L=1, D=2)
+    k = torch.tensor(key_vectors, dtype=torch.float64)                   # (S, D=2)
+    try:
+        output, weights = dot_product_attention(q, k, k, scale=scale)   # (1, 2), (1, S)
+    except ValueError as e:
+        raise ExplorerValueError(f"{changed}: {e}") from None
+    return weights[0].tolist(), output[0].tolist()
+
+
+def _key_vectors(value: object) -> list[list[float]]:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ExplorerValueError(f"key_vectors must hold at least one key [x, y] (nothing to attend to); got {value!r:.80}")
+    return [_vector(f"key_vectors[{i}]", k) for i, k in enumerate(value)]
+
+
+def _labels(value: object) -> list[str]:
+    if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
+        raise ExplorerValueError(f"labels must be a list of strings, one per key; got {value!r:.80}")
+    return list(value)
 
 
 def default_labels(n: int) -> list[str]:
@@ -87,11 +122,20 @@ class QueryKeyExplorer(anywidget.AnyWidget):
         scale: float = 1.0,
         **kwargs: object,
     ) -> None:
-        given = {"key_vectors": key_vectors, "labels": labels, "query": query}
-        kwargs.update({name: list(value) for name, value in given.items() if value is not None})
-        if key_vectors is not None and labels is None:
-            kwargs["labels"] = default_labels(len(kwargs["key_vectors"]))
-        super().__init__(scale=scale, **kwargs)
+        # Checked here in a fixed order, so that the message names the argument that is wrong
+        # (traitlets would cross-check the traits in an order of its own).
+        if key_vectors is not None:
+            kwargs["key_vectors"] = _key_vectors(key_vectors)
+            labels = default_labels(len(kwargs["key_vectors"])) if labels is None else labels
+        if labels is not None:
+            kwargs["labels"] = _labels(labels)
+            QueryKeyExplorer._check_counts(len(kwargs.get("key_vectors", self.key_vectors)), kwargs["labels"])
+        if query is not None:
+            kwargs["query"] = _vector("query", query)
+        kwargs["scale"] = _scale(scale)
+        _attend(kwargs.get("query", self.query), kwargs.get("key_vectors", self.key_vectors), kwargs["scale"],
+                "query, key_vectors and scale")
+        super().__init__(**kwargs)
 
     def set_keys(self, key_vectors: Sequence[Sequence[float]], labels: Sequence[str] | None = None) -> None:
         """Replace the keys (any number S >= 1) and their labels together."""
@@ -101,11 +145,8 @@ class QueryKeyExplorer(anywidget.AnyWidget):
             self.labels = default_labels(len(key_vectors)) if labels is None else list(labels)
 
     def _attend(self) -> tuple[list[float], list[float]]:
-        """weights (S,) and output (2,) from the reference maths, in float64."""
-        q = torch.tensor([self.query], dtype=torch.float64)                  # (L=1, D=2)
-        k = torch.tensor(self.key_vectors, dtype=torch.float64)              # (S, D=2)
-        output, weights = dot_product_attention(q, k, k, scale=self.scale)   # (1, 2), (1, S)
-        return weights[0].tolist(), output[0].tolist()
+        """weights (S,) and output (2,) of the current traits."""
+        return _attend(self.query, self.key_vectors, self.scale, "query")
 
     @traitlets.default("weights")
     def _weights_default(self) -> list[float]:
@@ -126,20 +167,22 @@ class QueryKeyExplorer(anywidget.AnyWidget):
 
     @validate("query")
     def _check_query(self, proposal: traitlets.Bunch) -> list[float]:
-        return _vector("query", proposal.value)
+        query = _vector("query", proposal.value)
+        _attend(query, self.key_vectors, self.scale, "query")           # refuse scores that overflow
+        return query
 
     @validate("key_vectors")
     def _check_key_vectors(self, proposal: traitlets.Bunch) -> list[list[float]]:
-        if not proposal.value:
-            raise ExplorerValueError("key_vectors must hold at least one key [x, y] (nothing to attend to); got []")
-        key_vectors = [_vector(f"key_vectors[{i}]", k) for i, k in enumerate(proposal.value)]
+        key_vectors = _key_vectors(proposal.value)
         self._check_counts(len(key_vectors), self.labels)
+        _attend(self.query, key_vectors, self.scale, "key_vectors")
         return key_vectors
 
     @validate("labels")
     def _check_labels(self, proposal: traitlets.Bunch) -> list[str]:
-        self._check_counts(len(self.key_vectors), proposal.value)
-        return proposal.value
+        labels = _labels(proposal.value)
+        self._check_counts(len(self.key_vectors), labels)
+        return labels
 
     @staticmethod
     def _check_counts(n_keys: int, labels: list[str]) -> None:
@@ -151,9 +194,9 @@ class QueryKeyExplorer(anywidget.AnyWidget):
 
     @validate("scale")
     def _check_scale(self, proposal: traitlets.Bunch) -> float:
-        if not (math.isfinite(proposal.value) and proposal.value > 0):
-            raise ExplorerValueError(f"scale must be a finite float > 0 (it multiplies the scores); got {proposal.value!r}")
-        return proposal.value
+        scale = _scale(proposal.value)
+        _attend(self.query, self.key_vectors, scale, "scale")
+        return scale
 
     @validate("selected")
     def _check_selected(self, proposal: traitlets.Bunch) -> str | int:
