@@ -14,7 +14,7 @@ help:
 	@echo "make test   - set up .venv and run the whole suite (unit tests, strict build, book tests)"
 	@echo "make lab    - open the chapters in JupyterLab"
 	@echo "make bench  - print the benchmark table"
-	@echo "make student- write learner copies (no solutions) into student/"
+	@echo "make student- write learner copies (no solutions) into student/ (FORCE=1 replaces old copies)"
 	@echo "make vendor - refresh the offline JavaScript in book/vendor/ from npm and the anywidget wheel"
 	@echo "make clean  - remove the build and the caches (keeps .venv)"
 
@@ -49,11 +49,11 @@ bench: $(STAMP)
 	$(PY) scripts/bench.py
 
 student: $(STAMP)
-	$(PY) -m attn_course student chapters/ student/
+	$(PY) -m attn_course student chapters/ student/ $(if $(FORCE),--force)
 
 # Needs npm and the registry; rebuild the book from clean afterwards.
 vendor: $(STAMP)
 	$(PY) scripts/vendor.py
 
 clean:
-	rm -rf _build student test-artifacts .pytest_cache .hypothesis
+	rm -rf _build test-artifacts .pytest_cache .hypothesis

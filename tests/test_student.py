@@ -77,6 +77,22 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert "overwrite" in capsys.readouterr().err
 
 
+def test_learner_copies_of_the_chapters_go_into_a_fresh_folder(tmp_path):
+    """As the Lab fixture does it: each copy is its chapter stripped, the chapters stay byte-identical,
+    and a second run refuses to replace the copies unless forced (tests/hostile/ tries harder)."""
+    before = {p: p.read_bytes() for p in CHAPTERS}
+    out = tmp_path / "root" / "student"
+    written = write_student_copies(ROOT / "chapters", out)
+    assert written == [out / p.name for p in CHAPTERS]
+    for path, copy in zip(CHAPTERS, written):
+        assert nbformat.read(copy, as_version=4) == strip_solutions(nbformat.read(path, as_version=4))
+    assert sorted(out.iterdir()) == written                                     # no temporary files left
+    with pytest.raises(FileExistsError, match=re.escape(f"{written[0]} already exists (and {len(written) - 1} more")):
+        write_student_copies(ROOT / "chapters", out)
+    assert write_student_copies(ROOT / "chapters", out, force=True) == written
+    assert {p: p.read_bytes() for p in CHAPTERS} == before
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
 def test_learner_copies_keep_every_heading_and_exercise(path):
     nb = nbformat.read(path, as_version=4)
