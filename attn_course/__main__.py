@@ -1,32 +1,108 @@
 """The course's command line: ``python -m attn_course <command>``.
 
-    python -m attn_course train --model attention --task date [--epochs N] [--seed S] [--json OUT] [--save MODEL]
+    python -m attn_course train --model attention --task date [--epochs N] [--seed S] [--json OUT]
+                                [--save MODEL [--force]]
     python -m attn_course train --model peeky --pairs FILE --reverse
     python -m attn_course translate MODEL "september 27, 1994"
-    python -m attn_course student [SOURCE] [OUT]     learner copies of the chapters, without solutions
+    python -m attn_course student [SOURCE] [OUT] [--force]   learner copies of the chapters, without solutions
 
-Errors (bad arguments, unreadable files) are one line on stderr and exit code 2.
+Errors (bad arguments, unreadable files, a diverging training) are one line on stderr and exit
+code 2. ``train`` checks its flags and its output files before it trains, and never replaces an
+existing ``--save`` file unless given ``--force``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 TASK_SIZE = 50_000        # pairs generated for --task, as many as in the book's data sets
 TASK_SEED = 1234          # the generated data set is fixed; --seed changes the model and the shuffling
 
 
-def _positive(kind):
-    def parse(text: str):
-        value = kind(text)
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"must be positive; got {text}")
+SEED_MAX = 2**64 - 1     # torch.manual_seed's range; negative seeds are refused
+
+
+def _integer(low: int, high: int | None = None):
+    """An argparse type: an int in [low, high]; the error names the flag (argparse adds it)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer; got {text!r:.40}") from None
+        if value < low or (high is not None and value > high):
+            interval = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be an integer {interval}; got {text:.40}")
         return value
     return parse
+
+
+def _real(low: float, high: float | None = None):
+    """An argparse type: a finite float in (low, high]."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a number; got {text!r:.40}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number; got {text:.40}")
+        if value <= low or (high is not None and value > high):
+            interval = f"> {low}" if high is None else f"in ({low}, {high}]"
+            raise argparse.ArgumentTypeError(f"must be a number {interval}; got {text:.40}")
+        return value
+    return parse
+
+
+def _check_output(flag: str, name: str, force: bool | None) -> None:
+    """Before training: the path is no folder, its folder exists and takes new files, and an existing
+    file is kept unless ``force`` (None: the flag may replace its file, as --json does)."""
+    path = Path(name)
+    if path.is_dir():
+        raise IsADirectoryError(f"{flag} {name} is a folder; give a file name in it")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{flag} {name}: the folder {path.parent} does not exist")
+    if force is False and os.path.lexists(path):
+        raise FileExistsError(f"{flag} {name} exists; pass --force to replace it, or choose another name")
+    try:
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as e:
+        raise type(e)(f"{flag} {name}: cannot write in the folder {path.parent} ({e.strerror or e})") from None
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """The outputs are writable and distinct, and neither is the --pairs file."""
+    if args.save:
+        _check_output("--save", args.save, args.force)
+    if args.json:
+        _check_output("--json", args.json, None)
+    named = [(flag, value) for flag, value in (("--pairs", args.pairs), ("--json", args.json), ("--save", args.save))
+             if value]
+    for i, (flag, value) in enumerate(named):
+        for other, value2 in named[i + 1:]:
+            if os.path.abspath(value) == os.path.abspath(value2) or (
+                    os.path.exists(value) and os.path.exists(value2) and os.path.samefile(value, value2)):
+                raise ValueError(f"{flag} and {other} name the same file {value}; give each its own")
+
+
+def _check_memory(args: argparse.Namespace, config: object, n_train: int, src_len: int, tgt_len: int) -> None:
+    """Refuse, before building anything, a model and batch whose training would not fit in memory."""
+    from attn_course.models import parameter_count
+    from attn_course.train import gigabytes, memory_available, training_memory
+
+    needed = training_memory(config, min(args.batch_size, n_train), src_len, tgt_len)
+    if needed > memory_available():
+        raise MemoryError(f"--hidden {args.hidden} --embed {args.embed} --batch-size {args.batch_size}: training "
+                          f"would need about {gigabytes(needed)} ({parameter_count(config):.3g} parameters), "
+                          f"more than this machine's {gigabytes(memory_available())}; choose a smaller --hidden "
+                          f"or --embed")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -36,11 +112,16 @@ def _train(args: argparse.Namespace) -> int:
     from attn_course.models import Seq2SeqConfig
     from attn_course.train import TrainConfig, build_model, default_device, evaluate, fit, save_model
 
+    _check_files(args)                       # before any work: nothing is trained for an unwritable file
+    train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
+                               stop_at=args.stop_at, eval_every=args.eval_every)
     if args.pairs:
         pairs, task = data.read_pairs(args.pairs), Path(args.pairs).name
     else:
         generate = {"addition": data.addition_pairs, "date": data.date_pairs, "words": data.word_pairs}[args.task]
         pairs, task = generate(TASK_SIZE, seed=TASK_SEED), args.task
+    if len(pairs) < 2:
+        raise ValueError(f"{args.pairs}: holds 1 pair; training needs at least 2 pairs (10% are held out)")
     train_pairs, valid_pairs = data.split_pairs(pairs)
     src_vocab = data.Vocab.build((s for s, _ in train_pairs), level=args.level)
     tgt_vocab = data.Vocab.build((t for _, t in train_pairs), level=args.level)
@@ -48,10 +129,10 @@ def _train(args: argparse.Namespace) -> int:
                            hidden_dim=args.hidden, reverse_source=args.reverse)
     train = data.encode_pairs(train_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
     valid = data.encode_pairs(valid_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
+    _check_memory(args, config, len(train), train.src.shape[1], train.tgt_in.shape[1])
     model = build_model(config, seed=args.seed, device=default_device())
-    history = fit(model, train, valid, TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                                                   seed=args.seed, stop_at=args.stop_at,
-                                                   eval_every=args.eval_every))
+    # a DivergedError (a ValueError) saves nothing; the progress bar only on a terminal: stderr stays for errors
+    history = fit(model, train, valid, train_config, progress=sys.stderr.isatty())
     metrics = evaluate(model, valid)
     summary = {
         "model": args.model, "task": task, "epochs": args.epochs, "steps": history.steps,
@@ -67,6 +148,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     if args.save:
+        _check_output("--save", args.save, args.force)     # again: a file may have appeared while training
         save_model(model, args.save)
         print(f"saved the model to {args.save}")
     return 0
@@ -83,15 +165,30 @@ def _translate(args: argparse.Namespace) -> int:
 def _student(args: argparse.Namespace) -> int:
     from attn_course.student import write_student_copies
 
-    written = write_student_copies(args.source, args.out)
+    written = write_student_copies(args.source, args.out, force=args.force)
     for path in written:
         print(f"wrote {path}")
     print(f"{len(written)} learner copies in {args.out}: exercises kept, solutions removed.")
     return 0
 
 
+def _say(message: str) -> None:
+    """One line on stderr, whatever the message holds (line breaks, bytes the terminal cannot show)."""
+    line = "error: " + " ".join(str(message).split())
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding), file=sys.stderr)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, whose usage errors are one line on stderr and exit code 2, as every other error here."""
+
+    def error(self, message: str) -> NoReturn:
+        _say(f"{self.prog}: {message} (see --help)")
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m attn_course", description="The course's command line.")
+    parser = _Parser(prog="python -m attn_course", description="The course's command line.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an encoder-decoder and report its held-out accuracy")
@@ -99,24 +196,26 @@ def build_parser() -> argparse.ArgumentParser:
     source = train.add_mutually_exclusive_group(required=True)
     source.add_argument("--task", choices=["addition", "date", "words"], help="a generated toy task")
     source.add_argument("--pairs", metavar="FILE", help="a UTF-8 file of source<TAB>target lines")
-    train.add_argument("--epochs", type=_positive(float), default=0.5,
+    train.add_argument("--epochs", type=_real(0), default=0.5,
                        help="passes over the training pairs, may be fractional (default: 0.5)")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=_integer(0, SEED_MAX), default=0)
     train.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=True,
                        help="feed the source backwards (default: yes)")
     train.add_argument("--score", choices=["dot", "general", "additive"], default="dot",
                        help="attention scoring (attention model only)")
-    train.add_argument("--hidden", type=_positive(int), default=64)
-    train.add_argument("--embed", type=_positive(int), default=16)
-    train.add_argument("--batch-size", type=_positive(int), default=128)
-    train.add_argument("--lr", type=_positive(float), default=3e-2)
+    train.add_argument("--hidden", type=_integer(1), default=64)
+    train.add_argument("--embed", type=_integer(1), default=16)
+    train.add_argument("--batch-size", type=_integer(1), default=128)
+    train.add_argument("--lr", type=_real(0), default=3e-2)
     train.add_argument("--level", choices=["char", "word"], default="char", help="tokens: characters or words")
-    train.add_argument("--stop-at", type=float, default=None, metavar="ACC",
-                       help="stop once the held-out exact match reaches ACC (e.g. 0.999)")
-    train.add_argument("--eval-every", type=int, default=0, metavar="STEPS",
+    train.add_argument("--stop-at", type=_real(0, 1), default=None, metavar="ACC",
+                       help="stop once the held-out exact match reaches ACC in (0, 1] (e.g. 0.999)")
+    train.add_argument("--eval-every", type=_integer(0), default=0, metavar="STEPS",
                        help="validate every STEPS steps (default: once per epoch)")
     train.add_argument("--json", metavar="OUT", help="write a JSON summary to OUT")
-    train.add_argument("--save", metavar="MODEL", help="save the trained model to MODEL")
+    train.add_argument("--save", metavar="MODEL",
+                       help="save the trained model to MODEL (a safetensors file, e.g. date.safetensors)")
+    train.add_argument("--force", action="store_true", help="replace the --save file if it exists")
     train.set_defaults(run=_train)
 
     translate = commands.add_parser("translate", help="translate a string with a saved model")
@@ -127,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     student = commands.add_parser("student", help="write learner copies of the chapters, without solutions")
     student.add_argument("source", nargs="?", default="chapters", help="folder of chapter notebooks (default: chapters)")
     student.add_argument("out", nargs="?", default="student", help="folder to write the copies to (default: student)")
+    student.add_argument("--force", action="store_true",
+                         help="replace learner copies that already exist in OUT (never files in SOURCE)")
     student.set_defaults(run=_student)
     return parser
 
@@ -135,9 +236,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (OSError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (OSError, ValueError, MemoryError) as e:
+        _say(str(e))
         return 2
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
 
 
 if __name__ == "__main__":

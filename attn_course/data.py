@@ -40,11 +40,13 @@ PAD, SOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
 PAD_ID, SOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 SPECIALS = (PAD, SOS, EOS, UNK)
 LEVELS = ("char", "word")
+MAX_PAIRS_BYTES = 256 * 2**20   # read_pairs refuses bigger files (and endless ones such as /dev/zero)
+SEED_RANGE = (-2**63, 2**64 - 1)  # what torch.Generator.manual_seed accepts
 
 Pair = tuple[str, str]
 
 
-def _check_int(name: str, value: object, minimum: int | None = None) -> int:
+def _check_int(name: str, value: object, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool):
         raise TypeError(f"{name} must be an int; got bool")
     try:
@@ -53,6 +55,8 @@ def _check_int(name: str, value: object, minimum: int | None = None) -> int:
         raise TypeError(f"{name} must be an int; got {type(value).__name__}") from None
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {value}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum}; got {value}")
     return value
 
 
@@ -288,16 +292,27 @@ def word_pairs(n: int, seed: int = 0) -> list[Pair]:
 def read_pairs(path: str | os.PathLike) -> list[Pair]:
     """Pairs from a UTF-8 file of ``source<TAB>target`` lines; empty lines at the end are skipped.
 
-    Errors name the file and the line: FileNotFoundError for a missing file,
-    ValueError for an empty file, a line without exactly one tab, an empty
-    side, or bytes that are not UTF-8.
+    Errors are one line naming the file (and the line): FileNotFoundError for a
+    missing file, another OSError for a folder or an unreadable file, ValueError
+    for an empty file, a file over MAX_PAIRS_BYTES, a line without exactly one
+    tab, an empty side, or bytes that are not UTF-8.
     """
-    path = os.fspath(path)
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"path must be a str or os.PathLike; got {type(path).__name__}") from None
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_PAIRS_BYTES + 1)
     except FileNotFoundError:
         raise FileNotFoundError(f"pairs file not found: {path!r}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"pairs file {path!r} is a folder, not a file of source<TAB>target lines") from None
+    except OSError as e:
+        raise type(e)(f"cannot read pairs file {path!r}: {e.strerror or e}") from None
+    if len(raw) > MAX_PAIRS_BYTES:
+        raise ValueError(f"{path}: the file is larger than {MAX_PAIRS_BYTES // 2**20} MiB "
+                         f"(attn_course.data.MAX_PAIRS_BYTES); use a smaller sample of pairs")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -428,7 +443,7 @@ def encode_pairs(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, reve
     _check_pairs(pairs)
     for name, vocab in (("src_vocab", src_vocab), ("tgt_vocab", tgt_vocab)):
         if not isinstance(vocab, Vocab):
-            raise TypeError(f"{name} must be a Vocab; got {type(vocab).__name__}")
+            raise TypeError(f"{name} must be a Vocab (e.g. Vocab.build(texts)); got {type(vocab).__name__}")
     if not isinstance(reverse_source, bool):
         raise TypeError(f"reverse_source must be a bool; got {type(reverse_source).__name__}")
     src_ids, src_lengths = _encode_all(src_vocab, (s for s, _ in pairs))     # (total,), (N,)
@@ -452,7 +467,7 @@ def batches(data: Encoded, batch_size: int, shuffle: bool = True, seed: int = 0)
     """
     if not isinstance(data, Encoded):
         raise TypeError(f"data must be an Encoded (from encode_pairs); got {type(data).__name__}")
-    batch_size, seed = _check_int("batch_size", batch_size, 1), _check_int("seed", seed)
+    batch_size, seed = _check_int("batch_size", batch_size, 1), _check_int("seed", seed, *SEED_RANGE)
     if not isinstance(shuffle, bool):
         raise TypeError(f"shuffle must be a bool; got {type(shuffle).__name__}")
     n = len(data)

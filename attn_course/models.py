@@ -16,7 +16,8 @@ of the source:
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
 import torch
@@ -24,10 +25,10 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attn_course.attention import additive_attention, dot_product_attention, padding_mask
-from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, _check_int
 
 __all__ = [
-    "DECODERS", "SCORES", "Seq2SeqConfig", "Memory", "Encoder",
+    "DECODERS", "SCORES", "Seq2SeqConfig", "parameter_count", "Memory", "Encoder",
     "VanillaDecoder", "PeekyDecoder", "AttentionDecoder", "Seq2Seq",
 ]
 
@@ -49,14 +50,20 @@ class Seq2SeqConfig:
     reverse_source: bool = True     # feed the source backwards (Sutskever et al. 2014)
 
     def __post_init__(self) -> None:
-        if self.decoder not in DECODERS:
+        for name in ("src_vocab", "tgt_vocab"):
+            if not isinstance(getattr(self, name), Vocab):
+                raise TypeError(f"{name} must be a Vocab (e.g. Vocab.build(texts)); "
+                                f"got {type(getattr(self, name)).__name__}")
+        if not isinstance(self.decoder, str) or self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}; got {self.decoder!r}")
-        if self.score not in SCORES:
+        if not isinstance(self.score, str) or self.score not in SCORES:
             raise ValueError(f"score must be one of {SCORES}; got {self.score!r}")
         for name in ("embed_dim", "hidden_dim"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}")
+        if not isinstance(self.reverse_source, bool):
+            raise TypeError(f"reverse_source must be a bool; got {type(self.reverse_source).__name__}")
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -64,10 +71,67 @@ class Seq2SeqConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> Seq2SeqConfig:
+    def from_dict(cls, d: Mapping) -> Seq2SeqConfig:
+        """The inverse of :meth:`to_dict`; a wrong key is a ValueError naming it."""
+        if not isinstance(d, Mapping):
+            raise TypeError(f"d must be a dict (from Seq2SeqConfig.to_dict); got {type(d).__name__}")
+        names = {f.name for f in fields(cls)}
+        if set(d) - names or not {"src_vocab", "tgt_vocab"} <= set(d):
+            raise ValueError(f"d must have the keys {sorted(names)} (src_vocab and tgt_vocab required); "
+                             f"got {sorted(map(str, d))}")
         d = dict(d)
         d["src_vocab"], d["tgt_vocab"] = Vocab.from_dict(d["src_vocab"]), Vocab.from_dict(d["tgt_vocab"])
         return cls(**d)
+
+
+def parameter_count(config: Seq2SeqConfig) -> int:
+    """The number of weights of ``Seq2Seq(config)``, by arithmetic: nothing is built or allocated.
+
+    An LSTM from width I to H has 4H(I + H) weights and 2 x 4H biases; a Linear
+    from I to O has IO weights and O biases; an embedding VE.
+    """
+    if not isinstance(config, Seq2SeqConfig):
+        raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
+    V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
+
+    def lstm(width: int) -> int:
+        return 4 * H * (width + H) + 8 * H
+
+    encoder = V_src * E + lstm(E)
+    if config.decoder == "vanilla":
+        return encoder + V_tgt * E + lstm(E) + (H + 1) * V_tgt
+    if config.decoder == "peeky":
+        return encoder + V_tgt * E + lstm(E + H) + (2 * H + 1) * V_tgt
+    score = {"dot": 0, "general": H * H, "additive": 2 * H * H + 2 * H}[config.score]
+    return encoder + V_tgt * E + lstm(E) + (2 * H + 1) * V_tgt + score
+
+
+def _check_ids(name: str, ids: object, V: int, vocab: str, legend: str) -> None:
+    """ids: (B, S) or (B, L) integer token ids, each in [0, V). One min/max per call."""
+    if not isinstance(ids, Tensor):
+        raise TypeError(f"{name} must be a {legend} tensor of token ids; got {type(ids).__name__}")
+    if ids.dim() != 2 or 0 in ids.shape:
+        raise ValueError(f"{name} must be {legend} with at least one row and column; got shape {tuple(ids.shape)}")
+    if ids.dtype not in (torch.long, torch.int32):
+        raise TypeError(f"{name} must hold integer token ids (torch.long); got {ids.dtype}")
+    low, high = (int(x) for x in torch.aminmax(ids))
+    if low < 0 or high >= V:
+        raise ValueError(f"{name} ids must lie in [0, V={V}), the {vocab} vocabulary; got ids from {low} to {high}")
+
+
+def _check_lengths(src_lengths: object, src: Tensor) -> None:
+    """src_lengths: (B,) integers in [1, S], as many as the rows of src (B, S)."""
+    B, S = src.shape
+    if not isinstance(src_lengths, Tensor):
+        raise TypeError(f"src_lengths must be a (B,) tensor of ints; got {type(src_lengths).__name__}")
+    if src_lengths.dtype not in (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise TypeError(f"src_lengths must hold integers (torch.long); got {src_lengths.dtype}")
+    if src_lengths.shape != (B,):
+        raise ValueError(f"src_lengths must be (B,) with B={B} as in src; got shape {tuple(src_lengths.shape)}")
+    low, high = (int(x) for x in torch.aminmax(src_lengths))
+    if low < 1 or high > S:
+        raise ValueError(f"src_lengths must lie in [1, S={S}] (src is {tuple(src.shape)}); "
+                         f"got lengths from {low} to {high}")
 
 
 class Memory(NamedTuple):
@@ -92,7 +156,7 @@ class Encoder(nn.Module):
         packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
         out, last = self.lstm(packed)                                    # last: (1, B, H) twice
         states, _ = pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])  # (B, S, H)
-        return Memory(states, padding_mask(lengths, src.shape[1]), last)
+        return Memory(states, padding_mask(lengths, src.shape[1])[:, 0], last)   # mask (B, S)
 
 
 class VanillaDecoder(nn.Module):
@@ -166,6 +230,8 @@ class Seq2Seq(nn.Module):
     """Encoder + one of the three decoders, with training and greedy decoding."""
 
     def __init__(self, config: Seq2SeqConfig):
+        if not isinstance(config, Seq2SeqConfig):
+            raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
         super().__init__()
         self.config = config
         V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
@@ -181,18 +247,30 @@ class Seq2Seq(nn.Module):
         """Teacher forcing: the decoder reads the true previous tokens tgt_in (B, L).
 
         Returns logits (B, L, V) and the attention weights (B, L, S) (None without attention).
+        src (B, S) ids in [0, V_src), src_lengths (B,) in [1, S], tgt_in (B, L) ids in [0, V_tgt).
         """
+        self._check_source(src, src_lengths)
+        _check_ids("tgt_in", tgt_in, len(self.config.tgt_vocab), "target", "(B, L)")
+        if tgt_in.shape[0] != src.shape[0]:
+            raise ValueError(f"tgt_in must be (B, L) with B={src.shape[0]} as in src; got {tuple(tgt_in.shape)}")
         memory = self.encoder(src, src_lengths)
         logits, _, weights = self.decoder(tgt_in, memory.last, memory)
         return logits, weights
+
+    def _check_source(self, src: object, src_lengths: object) -> None:
+        """Once per call, not per decoding step: a min and a max of each tensor."""
+        _check_ids("src", src, len(self.config.src_vocab), "source", "(B, S)")
+        _check_lengths(src_lengths, src)
 
     @torch.no_grad()
     def greedy_decode(self, src: Tensor, src_lengths: Tensor, max_len: int = 32) -> tuple[Tensor, Tensor | None]:
         """Free running: each step feeds back the most likely token, until EOS or max_len.
 
         Returns tokens (B, T) with PAD after each EOS, T <= max_len, and the weights
-        (B, T, S) of the attention decoder (None otherwise).
+        (B, T, S) of the attention decoder (None otherwise). max_len: an int >= 1.
         """
+        self._check_source(src, src_lengths)
+        max_len = _check_int("max_len", max_len, 1)
         memory = self.encoder(src, src_lengths)
         state, token = memory.last, torch.full((src.shape[0], 1), SOS_ID, device=src.device)   # (B, 1)
         tokens, weights = [], []
@@ -212,6 +290,9 @@ class Seq2Seq(nn.Module):
     def translate(self, text: str, max_len: int = 32) -> tuple[str, Tensor | None]:
         """Translate one string. Returns the output string and the weights (T, S) over the
         source tokens in their written order (T output tokens including EOS), or None."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        max_len = _check_int("max_len", max_len, 1)
         ids = self.config.src_vocab.encode(text)
         if not ids:
             raise ValueError("text must hold at least one token; got an empty string")

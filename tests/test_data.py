@@ -18,6 +18,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from attn_course import data as data_module
 from attn_course.data import (
     EOS,
     EOS_ID,
@@ -323,6 +324,16 @@ def test_read_pairs_missing_file(tmp_path):
         read_pairs(path)
 
 
+def test_read_pairs_refuses_folders_and_endless_or_huge_files(tmp_path, monkeypatch):
+    with pytest.raises(IsADirectoryError, match="is a folder, not a file of source<TAB>target lines"):
+        read_pairs(tmp_path)
+    with pytest.raises(TypeError, match="path must be a str or os.PathLike; got int"):
+        read_pairs(3)
+    monkeypatch.setattr(data_module, "MAX_PAIRS_BYTES", 1000)
+    with pytest.raises(ValueError, match="zero: the file is larger than"):
+        read_pairs("/dev/zero") if Path("/dev/zero").exists() else pytest.skip("no /dev/zero")
+
+
 # ---------------------------------------------------------------- split_pairs
 
 
@@ -561,6 +572,11 @@ def test_batches_validate_eagerly(additions):
         batches([("a", "b")], 2)
     with pytest.raises(TypeError, match="shuffle must be a bool"):
         batches(data, 2, shuffle=None)
+    with pytest.raises(ValueError, match="seed must be <= 18446744073709551615"):
+        batches(data, 2, seed=2**64)                  # torch.Generator.manual_seed's range
+    with pytest.raises(ValueError, match="seed must be >= -9223372036854775808"):
+        batches(data, 2, seed=-2**63 - 1)
+    assert len(list(batches(data, 2, seed=2**64 - 1))) == len(list(batches(data, 2, seed=0)))
 
 
 def test_encoded_validates_its_tensors():

@@ -3,12 +3,15 @@
 import json
 
 import pytest
+import safetensors
 import torch
 
 from attn_course.__main__ import main
 from attn_course.data import Vocab, addition_pairs, encode_pairs, split_pairs
 from attn_course.models import Seq2SeqConfig
-from attn_course.train import History, TrainConfig, build_model, evaluate, fit, load_model, save_model
+from attn_course import train as train_module
+from attn_course.train import (MODEL_FORMAT, History, Metrics, TrainConfig, build_model, evaluate, fit, load_model,
+                               save_model)
 
 
 @pytest.fixture(scope="module")
@@ -43,13 +46,15 @@ def test_fit_learns_and_records_history(task):
     assert not model.training
 
 
-def test_fractional_epochs_and_early_stop(task):
+def test_fractional_epochs_and_early_stop(task, monkeypatch):
     config, train, valid = task
     h = fit(build_model(config), train, None, TrainConfig(epochs=0.5, batch_size=32), progress=False)
     assert h.steps == 8
-    h = fit(build_model(config), train, valid, TrainConfig(epochs=2, batch_size=32, stop_at=0.0, eval_every=3),
+    # stop_at lies in (0, 1]: a validation that reports a perfect score stops at the first evaluation
+    monkeypatch.setattr(train_module, "evaluate", lambda model, data: Metrics(1.0, 1.0))
+    h = fit(build_model(config), train, valid, TrainConfig(epochs=2, batch_size=32, stop_at=1.0, eval_every=3),
             progress=False)
-    assert h.steps == 3
+    assert h.steps == 3 and h.valid == [(3, 1.0, 1.0)]
 
 
 def test_fit_restores_the_thread_count(task):
@@ -70,7 +75,7 @@ def test_evaluate_counts_exact_and_character_matches(task):
     assert metrics == type(metrics)(exact_match=0.0, char_accuracy=0.0)
 
 
-@pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": 0}, {"lr": -1.0}, {"threads": 0}])
+@pytest.mark.parametrize("bad", [{"epochs": 0}, {"batch_size": 0}, {"lr": -1.0}, {"threads": 0}, {"stop_at": 0.0}])
 def test_train_config_is_validated(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         TrainConfig(**bad)
@@ -80,8 +85,12 @@ def test_save_and_load_round_trip(task, tmp_path):
     config, train, valid = task
     model = build_model(config, seed=1)
     fit(model, train, None, TrainConfig(epochs=0.2), progress=False)
-    path = tmp_path / "model.pt"
+    path = tmp_path / "model.safetensors"
     save_model(model, path)
+    with safetensors.safe_open(path, framework="pt") as f:                  # a safetensors file, with its config
+        assert f.metadata()["format"] == MODEL_FORMAT
+        assert json.loads(f.metadata()["config"])["hidden_dim"] == 16
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]     # no temporary file left behind
     loaded = load_model(path)
     assert loaded.config == model.config
     for a, b in zip(model.state_dict().values(), loaded.state_dict().values()):
@@ -90,11 +99,24 @@ def test_save_and_load_round_trip(task, tmp_path):
     assert a == b and torch.equal(wa, wb)
 
 
+def test_older_torch_save_files_still_load(task, tmp_path):
+    """The format of the previous save_model: {"config": JSON, "state_dict": ...} through torch.save."""
+    config, _, _ = task
+    model = build_model(config, seed=2)
+    path = tmp_path / "old.pt"
+    torch.save({"config": json.dumps(model.config.to_dict()), "state_dict": model.state_dict()}, path)
+    loaded = load_model(path)
+    assert loaded.config == model.config and not loaded.training
+    for (name, a), b in zip(model.state_dict().items(), loaded.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert loaded.translate("12+34")[0] == model.eval().translate("12+34")[0]
+
+
 def test_load_refuses_other_files(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="not a model saved by attn_course"):
+    with pytest.raises(ValueError, match="junk.pt is not a model attn_course can load"):
         load_model(tmp_path / "junk.pt")
 
 
@@ -130,7 +152,8 @@ def test_cli_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--model", "attention", "--task", "date", "--epochs", "-1"])
     assert exit_info.value.code == 2
-    assert "must be positive" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--epochs: must be a number > 0" in err and err.count("\n") == 1
 
 
 def test_models_and_batches_follow_the_device(task):

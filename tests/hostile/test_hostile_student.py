@@ -294,7 +294,7 @@ def test_a_second_run_refuses_until_forced(tmp_path, capsys):
     assert main(["student", str(src), str(out)]) == 2
     assert "pass --force to replace them" in capsys.readouterr().err
     assert _snapshot(tmp_path) == first
-    write_student_copies(src, out, force=True)
+    assert main(["student", str(src), str(out), "--force"]) == 0
     assert _snapshot(tmp_path) == first             # the same copies, byte for byte
 
 
