@@ -14,50 +14,58 @@ existing ``--save`` file unless given ``--force``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import math
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from attn_course import _validate
+from attn_course.data import LEVELS
+from attn_course.models import DECODERS, SCORES, Seq2SeqConfig
+from attn_course.tasks import TASKS
+from attn_course.train import TrainConfig
+
 TASK_SIZE = 50_000        # pairs generated for --task, as many as in the book's data sets
 TASK_SEED = 1234          # the generated data set is fixed; --seed changes the model and the shuffling
+EPOCHS = 0.5              # the CLI's default: half a pass is enough for the toy tasks
 
 
-SEED_MAX = 2**64 - 1     # torch.manual_seed's range; negative seeds are refused
+def _default(config: type, name: str) -> object:
+    """A config field's default: the CLI restates none of them."""
+    return next(f.default for f in dataclasses.fields(config) if f.name == name)
 
 
-def _integer(low: int, high: int | None = None):
-    """An argparse type: an int in [low, high]; the error names the flag (argparse adds it)."""
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: an int in [low, high], checked as everywhere (argparse names the flag)."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer; got {text!r:.40}") from None
-        if value < low or (high is not None and value > high):
-            interval = f">= {low}" if high is None else f"in [{low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be an integer {interval}; got {text:.40}")
-        return value
+            raise argparse.ArgumentTypeError(f"must be an int; got {text!r:.40}") from None
+        return _checked(_validate.integer, value, low, high)
     return parse
 
 
-def _real(low: float, high: float | None = None):
-    """An argparse type: a finite float in (low, high]."""
+def _real(low: float, high: float | None = None) -> Callable[[str], float]:
+    """An argparse type: a finite number in (low, high], checked as everywhere."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a number; got {text!r:.40}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number; got {text:.40}")
-        if value <= low or (high is not None and value > high):
-            interval = f"> {low}" if high is None else f"in ({low}, {high}]"
-            raise argparse.ArgumentTypeError(f"must be a number {interval}; got {text:.40}")
-        return value
+        return _checked(_validate.real, value, low, high)
     return parse
+
+
+def _checked(check: Callable, value: object, low: float, high: float | None) -> object:
+    try:
+        return check("", value, low, high)
+    except (TypeError, ValueError) as e:          # "' must be ...": argparse puts the flag before it
+        raise argparse.ArgumentTypeError(str(e).strip()) from None
 
 
 def _check_output(flag: str, name: str, force: bool | None) -> None:
@@ -92,12 +100,13 @@ def _check_files(args: argparse.Namespace) -> None:
                 raise ValueError(f"{flag} and {other} name the same file {value}; give each its own")
 
 
-def _check_memory(args: argparse.Namespace, config: object, n_train: int, src_len: int, tgt_len: int) -> None:
+def _check_memory(args: argparse.Namespace, config: Seq2SeqConfig, train_pairs: Sequence[tuple[str, str]]) -> None:
     """Refuse, before building anything, a model and batch whose training would not fit in memory."""
-    from attn_course.models import parameter_count
-    from attn_course.train import gigabytes, memory_available, training_memory
+    from attn_course.sizes import gigabytes, memory_available, parameter_count, training_memory
 
-    needed = training_memory(config, min(args.batch_size, n_train), src_len, tgt_len)
+    src_len = max(len(config.src_vocab.tokenize(s)) for s, _ in train_pairs)
+    tgt_len = max(len(config.tgt_vocab.tokenize(t)) for _, t in train_pairs) + 1          # + <s> or </s>
+    needed = training_memory(config, min(args.batch_size, len(train_pairs)), src_len, tgt_len)
     if needed > memory_available():
         raise MemoryError(f"--hidden {args.hidden} --embed {args.embed} --batch-size {args.batch_size}: training "
                           f"would need about {gigabytes(needed)} ({parameter_count(config):.3g} parameters), "
@@ -108,42 +117,37 @@ def _check_memory(args: argparse.Namespace, config: object, n_train: int, src_le
 def _train(args: argparse.Namespace) -> int:
     import torch
 
-    from attn_course import data
-    from attn_course.models import Seq2SeqConfig
-    from attn_course.train import TrainConfig, build_model, default_device, evaluate, fit, save_model
+    from attn_course.evaluation import evaluate
+    from attn_course.model_files import save_model
+    from attn_course.tasks import read_pairs, split_pairs
+    from attn_course.train import train_on_pairs
 
     _check_files(args)                       # before any work: nothing is trained for an unwritable file
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                stop_at=args.stop_at, eval_every=args.eval_every)
     if args.pairs:
-        pairs, task = data.read_pairs(args.pairs), Path(args.pairs).name
+        pairs, task = read_pairs(args.pairs), Path(args.pairs).name
     else:
-        generate = {"addition": data.addition_pairs, "date": data.date_pairs, "words": data.word_pairs}[args.task]
-        pairs, task = generate(TASK_SIZE, seed=TASK_SEED), args.task
+        pairs, task = TASKS[args.task](TASK_SIZE, seed=TASK_SEED), args.task
     if len(pairs) < 2:
         raise ValueError(f"{args.pairs}: holds 1 pair; training needs at least 2 pairs (10% are held out)")
-    train_pairs, valid_pairs = data.split_pairs(pairs)
-    src_vocab = data.Vocab.build((s for s, _ in train_pairs), level=args.level)
-    tgt_vocab = data.Vocab.build((t for _, t in train_pairs), level=args.level)
-    config = Seq2SeqConfig(src_vocab, tgt_vocab, decoder=args.model, score=args.score, embed_dim=args.embed,
-                           hidden_dim=args.hidden, reverse_source=args.reverse)
-    train = data.encode_pairs(train_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
-    valid = data.encode_pairs(valid_pairs, src_vocab, tgt_vocab, reverse_source=args.reverse)
-    _check_memory(args, config, len(train), train.src.shape[1], train.tgt_in.shape[1])
-    model = build_model(config, seed=args.seed, device=default_device())
+    train_pairs, valid_pairs = split_pairs(pairs)
+    config = Seq2SeqConfig.for_pairs(train_pairs, level=args.level, decoder=args.model, score=args.score,
+                                     embed_dim=args.embed, hidden_dim=args.hidden, reverse_source=args.reverse)
+    _check_memory(args, config, train_pairs)
     # a DivergedError (a ValueError) saves nothing; the progress bar only on a terminal: stderr stays for errors
-    history = fit(model, train, valid, train_config, progress=sys.stderr.isatty())
-    metrics = evaluate(model, valid)
+    model, history = train_on_pairs(config, train_pairs, valid_pairs, train_config, progress=sys.stderr.isatty())
+    metrics = evaluate(model, config.encode(valid_pairs))
     summary = {
         "model": args.model, "task": task, "epochs": args.epochs, "steps": history.steps,
-        "n_train": len(train), "n_valid": len(valid), "params": sum(p.numel() for p in model.parameters()),
+        "n_train": len(train_pairs), "n_valid": len(valid_pairs), "params": sum(p.numel() for p in model.parameters()),
         "train_seconds": round(history.train_seconds, 3), "exact_match": metrics.exact_match,
         "char_accuracy": metrics.char_accuracy, "seed": args.seed, "reverse": args.reverse,
         "score": args.score if args.model == "attention" else None, "hidden": args.hidden,
-        "torch_threads": torch.get_num_threads(), "device": str(next(model.parameters()).device),
+        "torch_threads": torch.get_num_threads(), "device": str(model.device),
     }
     print(f"{args.model} on {task}: exact match {metrics.exact_match:.2%}, per character "
-          f"{metrics.char_accuracy:.2%} on {len(valid)} held-out pairs; {history.steps} steps, "
+          f"{metrics.char_accuracy:.2%} on {len(valid_pairs)} held-out pairs; {history.steps} steps, "
           f"{history.train_seconds:.1f} s of training")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
@@ -155,7 +159,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _translate(args: argparse.Namespace) -> int:
-    from attn_course.train import load_model
+    from attn_course.model_files import load_model
 
     output, _ = load_model(args.model_file).translate(args.text)
     print(output)
@@ -192,22 +196,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     train = commands.add_parser("train", help="train an encoder-decoder and report its held-out accuracy")
-    train.add_argument("--model", choices=["vanilla", "peeky", "attention"], required=True)
+    train.add_argument("--model", choices=DECODERS, required=True)
     source = train.add_mutually_exclusive_group(required=True)
-    source.add_argument("--task", choices=["addition", "date", "words"], help="a generated toy task")
+    source.add_argument("--task", choices=tuple(TASKS), help="a generated toy task")
     source.add_argument("--pairs", metavar="FILE", help="a UTF-8 file of source<TAB>target lines")
-    train.add_argument("--epochs", type=_real(0), default=0.5,
-                       help="passes over the training pairs, may be fractional (default: 0.5)")
-    train.add_argument("--seed", type=_integer(0, SEED_MAX), default=0)
-    train.add_argument("--reverse", action=argparse.BooleanOptionalAction, default=True,
-                       help="feed the source backwards (default: yes)")
-    train.add_argument("--score", choices=["dot", "general", "additive"], default="dot",
+    train.add_argument("--epochs", type=_real(0), default=EPOCHS,
+                       help=f"passes over the training pairs, may be fractional (default: {EPOCHS})")
+    train.add_argument("--seed", type=_integer(0, _validate.SEED_RANGE[1]), default=_default(TrainConfig, "seed"))
+    train.add_argument("--reverse", action=argparse.BooleanOptionalAction,
+                       default=_default(Seq2SeqConfig, "reverse_source"), help="feed the source backwards")
+    train.add_argument("--score", choices=SCORES, default=_default(Seq2SeqConfig, "score"),
                        help="attention scoring (attention model only)")
-    train.add_argument("--hidden", type=_integer(1), default=64)
-    train.add_argument("--embed", type=_integer(1), default=16)
-    train.add_argument("--batch-size", type=_integer(1), default=128)
-    train.add_argument("--lr", type=_real(0), default=3e-2)
-    train.add_argument("--level", choices=["char", "word"], default="char", help="tokens: characters or words")
+    train.add_argument("--hidden", type=_integer(1), default=_default(Seq2SeqConfig, "hidden_dim"))
+    train.add_argument("--embed", type=_integer(1), default=_default(Seq2SeqConfig, "embed_dim"))
+    train.add_argument("--batch-size", type=_integer(1), default=_default(TrainConfig, "batch_size"))
+    train.add_argument("--lr", type=_real(0), default=_default(TrainConfig, "lr"))
+    train.add_argument("--level", choices=LEVELS, default=LEVELS[0], help="tokens: characters or words")
     train.add_argument("--stop-at", type=_real(0, 1), default=None, metavar="ACC",
                        help="stop once the held-out exact match reaches ACC in (0, 1] (e.g. 0.999)")
     train.add_argument("--eval-every", type=_integer(0), default=0, metavar="STEPS",

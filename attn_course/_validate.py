@@ -9,6 +9,7 @@ Kept apart so that :mod:`attn_course.attention` reads as the maths.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 
@@ -102,22 +103,72 @@ def scale(s: object) -> None:
         raise ValueError(f"scale must be finite; got {s}")
 
 
-def integer(name: str, n: object, minimum: int) -> int:
-    """An int (NumPy and 0-d integer tensors too, not bool) >= minimum, as a Python int."""
+SEED_RANGE = (-2**63, 2**64 - 1)   # what torch.manual_seed and torch.Generator.manual_seed accept
+
+
+def integer(name: str, n: object, minimum: int | None = None, maximum: int | None = None) -> int:
+    """An int (NumPy and 0-d integer tensors too, not bool) in [minimum, maximum], as a Python int."""
     try:
         if isinstance(n, bool):
             raise TypeError
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{name} must be an int; got {type(n).__name__}") from None
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {n}")
+    if (minimum is not None and n < minimum) or (maximum is not None and n > maximum):
+        interval = (f">= {minimum}" if maximum is None else f"<= {maximum}" if minimum is None
+                    else f"in [{minimum}, {maximum}]")
+        raise ValueError(f"{name} must be an int {interval}; got {n}")
     return n
+
+
+def real(name: str, value: object, low: float, high: float | None = None) -> float:
+    """A finite real number (not a bool, not a str) in (low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number (int or float); got {type(value).__name__} {value!r:.40}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value}")
+    if value <= low or (high is not None and value > high):
+        interval = f"> {low}" if high is None else f"in ({low}, {high}]"
+        raise ValueError(f"{name} must be a number {interval}; got {value}")
+    return value
+
+
+def choice(name: str, value: object, options: Sequence[str]) -> str:
+    if not isinstance(value, str) or value not in options:
+        raise ValueError(f"{name} must be one of {tuple(options)}; got {value!r:.40}")
+    return value
+
+
+def token_ids(name: str, ids: object, V: int, vocab: str, legend: str) -> None:
+    """ids: (B, S) or (B, L) integer token ids, each in [0, V). One min/max per call."""
+    if not isinstance(ids, Tensor):
+        raise TypeError(f"{name} must be a {legend} tensor of token ids; got {type(ids).__name__}")
+    if ids.dim() != 2 or 0 in ids.shape:
+        raise ValueError(f"{name} must be {legend} with at least one row and column; got shape {shape(ids)}")
+    if ids.dtype not in (torch.long, torch.int32):
+        raise TypeError(f"{name} must hold integer token ids (torch.long); got {ids.dtype}")
+    low, high = (int(x) for x in torch.aminmax(ids))
+    if low < 0 or high >= V:
+        raise ValueError(f"{name} ids must lie in [0, V={V}), the {vocab} vocabulary; got ids from {low} to {high}")
+
+
+def lengths(name: str, n: object, src: Tensor) -> None:
+    """n: (B,) integers in [1, S], as many as the rows of src (B, S)."""
+    B, S = src.shape
+    if not isinstance(n, Tensor):
+        raise TypeError(f"{name} must be a (B,) tensor of ints; got {type(n).__name__}")
+    if n.dtype not in (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8):
+        raise TypeError(f"{name} must hold integers (torch.long); got {n.dtype}")
+    if n.shape != (B,):
+        raise ValueError(f"{name} must be (B,) with B={B} as in src; got shape {shape(n)}")
+    low, high = (int(x) for x in torch.aminmax(n))
+    if low < 1 or high > S:
+        raise ValueError(f"{name} must lie in [1, S={S}] (src is {shape(src)}); got lengths from {low} to {high}")
 
 
 def flag(name: str, b: object) -> bool:
     if not isinstance(b, bool):
-        raise TypeError(f"{name} must be True or False; got {b!r}")
+        raise TypeError(f"{name} must be True or False; got {b!r:.40}")
     return b
 
 

@@ -15,12 +15,12 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from attn_course.data import EOS, SOS
+from attn_course.models import DECODERS
 from attn_course.plots import OKABE_ITO
 
-__all__ = ["DIAGRAM_KINDS", "plot_seq2seq_diagram", "plot_teacher_forcing"]
+__all__ = ["plot_seq2seq_diagram", "plot_teacher_forcing"]
 
-DIAGRAM_KINDS = ("vanilla", "peeky", "attention")
-SOS_TEXT, EOS_TEXT = "<s>", "</s>"
 MAX_SOURCE, MAX_TARGET = 10, 6          # longer examples stop being legible at ~700 px
 
 ENCODER = {"face": "#DCEBF7", "edge": OKABE_ITO["blue"]}
@@ -102,11 +102,11 @@ def plot_seq2seq_diagram(kind: str, source: str = "16+75", target: str = "91") -
     output (into the output layer). "attention": every decoder step weighs all
     the encoder states h_1 ... h_S.
     """
-    if not isinstance(kind, str) or kind not in DIAGRAM_KINDS:
-        raise ValueError(f"kind must be one of {DIAGRAM_KINDS}; got {kind!r}")
+    if not isinstance(kind, str) or kind not in DECODERS:
+        raise ValueError(f"kind must be one of {DECODERS}; got {kind!r}")
     src = list(_check_text("source", source, MAX_SOURCE))
     tgt = list(_check_text("target", target, MAX_TARGET))
-    inputs, outputs = [SOS_TEXT, *tgt], [*tgt, EOS_TEXT]
+    inputs, outputs = [SOS, *tgt], [*tgt, EOS]
     attention = kind == "attention"
     enc_x = [float(i) for i in range(len(src))]
     dec_x = [enc_x[-1] + 2.3 + 1.25 * j for j in range(len(inputs))]
@@ -209,14 +209,14 @@ def plot_teacher_forcing(target: str = "91", predicted: str | None = None) -> Fi
     pred = tgt if predicted is None else list(_check_text("predicted", predicted, MAX_TARGET))
     if len(pred) != len(tgt):
         raise ValueError(f"predicted must have as many characters as target ({len(tgt)}); got {predicted!r}")
-    targets, written = [*tgt, EOS_TEXT], [*pred, EOS_TEXT]
+    targets, written = [*tgt, EOS], [*pred, EOS]
     step, label_w, gap = 1.45, 1.35, 0.7
     train_xs = [label_w + step * j for j in range(len(targets))]
     test_x0 = train_xs[-1] + 0.6 + gap + label_w
     test_xs = [test_x0 + step * j for j in range(len(written))]
     fig, ax = _canvas(-0.15, test_xs[-1] + 0.7, -1.3, 3.75)
-    _unrolled(ax, train_xs, [SOS_TEXT, *tgt], written, targets, "true")
-    _unrolled(ax, test_xs, [SOS_TEXT, *pred], written, targets, "own")
+    _unrolled(ax, train_xs, [SOS, *tgt], written, targets, "true")
+    _unrolled(ax, test_xs, [SOS, *pred], written, targets, "own")
     for x0, title, note in ((train_xs[0], "Training: teacher forcing",
                              "reads the TRUE previous token;\nall steps at once; loss against the target"),
                             (test_xs[0], "Test: greedy decoding",

@@ -16,7 +16,8 @@ of the source:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
 
@@ -24,11 +25,13 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from attn_course.attention import additive_attention, dot_product_attention, padding_mask
-from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, _check_int
+from attn_course import _validate
+from attn_course.attention import dot_product_attention, padding_mask
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Encoded, Pair, Vocab, encode_pairs
+from attn_course.layers import BahdanauAttention
 
 __all__ = [
-    "DECODERS", "SCORES", "Seq2SeqConfig", "parameter_count", "Memory", "Encoder",
+    "DECODERS", "SCORES", "Seq2SeqConfig", "Memory", "Step", "Encoder",
     "VanillaDecoder", "PeekyDecoder", "AttentionDecoder", "Seq2Seq",
 ]
 
@@ -54,16 +57,27 @@ class Seq2SeqConfig:
             if not isinstance(getattr(self, name), Vocab):
                 raise TypeError(f"{name} must be a Vocab (e.g. Vocab.build(texts)); "
                                 f"got {type(getattr(self, name)).__name__}")
-        if not isinstance(self.decoder, str) or self.decoder not in DECODERS:
-            raise ValueError(f"decoder must be one of {DECODERS}; got {self.decoder!r}")
-        if not isinstance(self.score, str) or self.score not in SCORES:
-            raise ValueError(f"score must be one of {SCORES}; got {self.score!r}")
+        _validate.choice("decoder", self.decoder, DECODERS)
+        _validate.choice("score", self.score, SCORES)
         for name in ("embed_dim", "hidden_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}")
-        if not isinstance(self.reverse_source, bool):
-            raise TypeError(f"reverse_source must be a bool; got {type(self.reverse_source).__name__}")
+            _validate.integer(name, getattr(self, name), 1)
+        _validate.flag("reverse_source", self.reverse_source)
+
+    @classmethod
+    def for_pairs(cls, pairs: Iterable[Pair], level: str = "char", **architecture: object) -> Seq2SeqConfig:
+        """A config whose vocabularies hold the tokens of ``pairs`` (usually the training pairs).
+
+        level: "char" or "word" tokens. architecture: the other fields (decoder, score,
+        embed_dim, hidden_dim, reverse_source), their defaults otherwise.
+        """
+        pairs = list(pairs)
+        src_vocab = Vocab.build((s for s, _ in pairs), level=level)
+        tgt_vocab = Vocab.build((t for _, t in pairs), level=level)
+        return cls(src_vocab, tgt_vocab, **architecture)
+
+    def encode(self, pairs: Sequence[Pair]) -> Encoded:
+        """``pairs`` as padded id tensors, with this config's vocabularies and source order."""
+        return encode_pairs(pairs, self.src_vocab, self.tgt_vocab, reverse_source=self.reverse_source)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -84,62 +98,20 @@ class Seq2SeqConfig:
         return cls(**d)
 
 
-def parameter_count(config: Seq2SeqConfig) -> int:
-    """The number of weights of ``Seq2Seq(config)``, by arithmetic: nothing is built or allocated.
-
-    An LSTM from width I to H has 4H(I + H) weights and 2 x 4H biases; a Linear
-    from I to O has IO weights and O biases; an embedding VE.
-    """
-    if not isinstance(config, Seq2SeqConfig):
-        raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
-    V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
-
-    def lstm(width: int) -> int:
-        return 4 * H * (width + H) + 8 * H
-
-    encoder = V_src * E + lstm(E)
-    if config.decoder == "vanilla":
-        return encoder + V_tgt * E + lstm(E) + (H + 1) * V_tgt
-    if config.decoder == "peeky":
-        return encoder + V_tgt * E + lstm(E + H) + (2 * H + 1) * V_tgt
-    score = {"dot": 0, "general": H * H, "additive": 2 * H * H + 2 * H}[config.score]
-    return encoder + V_tgt * E + lstm(E) + (2 * H + 1) * V_tgt + score
-
-
-def _check_ids(name: str, ids: object, V: int, vocab: str, legend: str) -> None:
-    """ids: (B, S) or (B, L) integer token ids, each in [0, V). One min/max per call."""
-    if not isinstance(ids, Tensor):
-        raise TypeError(f"{name} must be a {legend} tensor of token ids; got {type(ids).__name__}")
-    if ids.dim() != 2 or 0 in ids.shape:
-        raise ValueError(f"{name} must be {legend} with at least one row and column; got shape {tuple(ids.shape)}")
-    if ids.dtype not in (torch.long, torch.int32):
-        raise TypeError(f"{name} must hold integer token ids (torch.long); got {ids.dtype}")
-    low, high = (int(x) for x in torch.aminmax(ids))
-    if low < 0 or high >= V:
-        raise ValueError(f"{name} ids must lie in [0, V={V}), the {vocab} vocabulary; got ids from {low} to {high}")
-
-
-def _check_lengths(src_lengths: object, src: Tensor) -> None:
-    """src_lengths: (B,) integers in [1, S], as many as the rows of src (B, S)."""
-    B, S = src.shape
-    if not isinstance(src_lengths, Tensor):
-        raise TypeError(f"src_lengths must be a (B,) tensor of ints; got {type(src_lengths).__name__}")
-    if src_lengths.dtype not in (torch.long, torch.int32, torch.int16, torch.int8, torch.uint8):
-        raise TypeError(f"src_lengths must hold integers (torch.long); got {src_lengths.dtype}")
-    if src_lengths.shape != (B,):
-        raise ValueError(f"src_lengths must be (B,) with B={B} as in src; got shape {tuple(src_lengths.shape)}")
-    low, high = (int(x) for x in torch.aminmax(src_lengths))
-    if low < 1 or high > S:
-        raise ValueError(f"src_lengths must lie in [1, S={S}] (src is {tuple(src.shape)}); "
-                         f"got lengths from {low} to {high}")
-
-
 class Memory(NamedTuple):
     """What the encoder hands to a decoder."""
 
     states: Tensor   # (B, S, H) every encoder state; zeros at padded positions
     mask: Tensor     # (B, S) True at real source tokens
     last: State      # encoder's last state (h, c) at each example's last real token
+
+
+class Step(NamedTuple):
+    """One step of greedy decoding (:meth:`Seq2Seq.decode_steps`)."""
+
+    logits: Tensor           # (B, V) the decoder's scores; <pad> and <s> at -inf, as they are never targets
+    token: Tensor            # (B,) the chosen (most likely) token; <pad> for rows that already wrote </s>
+    weights: Tensor | None   # (B, S) the attention over the source as fed (reversed or not), or None
 
 
 class Encoder(nn.Module):
@@ -194,8 +166,10 @@ class AttentionDecoder(nn.Module):
     """At every step, attends over ALL encoder states with its LSTM state as the query.
 
     score "dot": s · h_j; "general": s · W h_j (Luong et al. 2015, eq. 8);
-    "additive": v · tanh(W_q s + W_k h_j) (Bahdanau et al. 2015). The context
-    (the weighted sum of the encoder states) and the state predict the next token.
+    "additive": v · tanh(W_q s + W_k h_j), the score of Bahdanau et al. 2015, computed
+    by :class:`~attn_course.layers.BahdanauAttention`. The query s is the state after
+    the LSTM's update, as in Luong et al. The context (the weighted sum of the encoder
+    states) and the state predict the next token.
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, score: str = "dot"):
@@ -206,9 +180,7 @@ class AttentionDecoder(nn.Module):
         if score == "general":
             self.w_key = nn.Linear(hidden_dim, hidden_dim, bias=False)
         elif score == "additive":
-            self.w_query = nn.Linear(hidden_dim, hidden_dim, bias=False)
-            self.w_key = nn.Linear(hidden_dim, hidden_dim)
-            self.v = nn.Parameter(torch.empty(hidden_dim).uniform_(-hidden_dim ** -0.5, hidden_dim ** -0.5))
+            self.additive = BahdanauAttention(hidden_dim, hidden_dim, hidden_dim)
         self.out = nn.Linear(2 * hidden_dim, vocab_size)
 
     def attend(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
@@ -218,7 +190,7 @@ class AttentionDecoder(nn.Module):
             return dot_product_attention(query, keys, keys, mask)
         if self.score == "general":
             return dot_product_attention(query, self.w_key(keys), keys, mask)
-        return additive_attention(self.w_query(query), self.w_key(keys), keys, self.v, mask)
+        return self.additive(query, keys, mask)
 
     def forward(self, tgt_in: Tensor, state: State, memory: Memory) -> tuple[Tensor, State, Tensor]:
         hidden, state = self.lstm(self.embed(tgt_in), state)            # (B, L, H)
@@ -250,7 +222,7 @@ class Seq2Seq(nn.Module):
         src (B, S) ids in [0, V_src), src_lengths (B,) in [1, S], tgt_in (B, L) ids in [0, V_tgt).
         """
         self._check_source(src, src_lengths)
-        _check_ids("tgt_in", tgt_in, len(self.config.tgt_vocab), "target", "(B, L)")
+        _validate.token_ids("tgt_in", tgt_in, len(self.config.tgt_vocab), "target", "(B, L)")
         if tgt_in.shape[0] != src.shape[0]:
             raise ValueError(f"tgt_in must be (B, L) with B={src.shape[0]} as in src; got {tuple(tgt_in.shape)}")
         memory = self.encoder(src, src_lengths)
@@ -259,51 +231,92 @@ class Seq2Seq(nn.Module):
 
     def _check_source(self, src: object, src_lengths: object) -> None:
         """Once per call, not per decoding step: a min and a max of each tensor."""
-        _check_ids("src", src, len(self.config.src_vocab), "source", "(B, S)")
-        _check_lengths(src_lengths, src)
+        _validate.token_ids("src", src, len(self.config.src_vocab), "source", "(B, S)")
+        _validate.lengths("src_lengths", src_lengths, src)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @contextmanager
+    def evaluating(self) -> Iterator[Seq2Seq]:
+        """Eval mode inside the block (no dropout or the like), the previous mode restored after."""
+        was_training = self.training
+        self.eval()
+        try:
+            yield self
+        finally:
+            self.train(was_training)
+
+    def check_encoded(self, data: object, name: str = "data") -> None:
+        """An Encoded of at least one example whose ids fit this model's vocabularies (once, not per batch)."""
+        if not isinstance(data, Encoded):
+            raise TypeError(f"{name} must be an Encoded (from encode_pairs); got {type(data).__name__}")
+        V_src, V_tgt = len(self.config.src_vocab), len(self.config.tgt_vocab)
+        for part, V, vocab in (("src", V_src, "src_vocab"), ("tgt_in", V_tgt, "tgt_vocab"),
+                               ("tgt_out", V_tgt, "tgt_vocab")):
+            ids = getattr(data, part)
+            if ids.numel() == 0:
+                raise ValueError(f"{name}.{part} must hold at least one example and token; got shape {tuple(ids.shape)}")
+            low, high = (int(x) for x in torch.aminmax(ids))
+            if low < 0 or high >= V:
+                raise ValueError(f"{name}.{part} ids must lie in [0, V={V}); got ids from {low} to {high}: encode "
+                                 f"the pairs with the model's vocabularies (model.config.encode(pairs))")
+        for part, width in (("src_lengths", data.src.shape[1]), ("tgt_lengths", data.tgt_in.shape[1])):
+            low, high = (int(x) for x in torch.aminmax(getattr(data, part)))
+            if low < 1 or high > width:
+                raise ValueError(f"{name}.{part} must lie in [1, {width}]; got lengths from {low} to {high}")
+
+    def encode_source(self, text: str) -> tuple[Tensor, Tensor]:
+        """One string as the encoder reads it: ids (1, S), reversed if the config says so, and lengths (1,)."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str; got {type(text).__name__}")
+        ids = self.config.src_vocab.encode(text)
+        if not ids:
+            raise ValueError("text must hold at least one token; got an empty string")
+        if self.config.reverse_source:
+            ids = ids[::-1]
+        return torch.tensor([ids], device=self.device), torch.tensor([len(ids)])      # (1, S), (1,)
 
     @torch.no_grad()
+    def decode_steps(self, src: Tensor, src_lengths: Tensor, max_len: int = 32) -> Iterator[Step]:
+        """Greedy decoding, one :class:`Step` at a time: each step feeds back the most likely token.
+
+        Stops after max_len steps (an int >= 1), or once every row has written </s>.
+        Greedy decoding, the decoding stepper and the exporters all read these steps.
+        """
+        self._check_source(src, src_lengths)
+        max_len = _validate.integer("max_len", max_len, 1)
+        memory = self.encoder(src, src_lengths)
+        state, token = memory.last, torch.full((src.shape[0], 1), SOS_ID, device=src.device)   # (B, 1)
+        done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)                  # (B,)
+        for _ in range(max_len):
+            logits, state, weights = self.decoder(token, state, memory)  # (B, 1, V), (B, 1, S) or None
+            logits[..., [PAD_ID, SOS_ID]] = float("-inf")                # never targets: never chosen
+            token = logits.argmax(dim=-1)                                # (B, 1)
+            yield Step(logits[:, 0], token[:, 0].masked_fill(done, PAD_ID), None if weights is None else weights[:, 0])
+            done |= token[:, 0] == EOS_ID
+            if done.all():
+                return
+
     def greedy_decode(self, src: Tensor, src_lengths: Tensor, max_len: int = 32) -> tuple[Tensor, Tensor | None]:
         """Free running: each step feeds back the most likely token, until EOS or max_len.
 
         Returns tokens (B, T) with PAD after each EOS, T <= max_len, and the weights
         (B, T, S) of the attention decoder (None otherwise). max_len: an int >= 1.
         """
-        self._check_source(src, src_lengths)
-        max_len = _check_int("max_len", max_len, 1)
-        memory = self.encoder(src, src_lengths)
-        state, token = memory.last, torch.full((src.shape[0], 1), SOS_ID, device=src.device)   # (B, 1)
-        tokens, weights = [], []
-        done = torch.zeros(src.shape[0], dtype=torch.bool, device=src.device)                  # (B,)
-        for _ in range(max_len):
-            logits, state, w = self.decoder(token, state, memory)       # (B, 1, V)
-            logits[..., [PAD_ID, SOS_ID]] = float("-inf")                # never targets: never chosen
-            token = logits.argmax(dim=-1)                                # (B, 1)
-            tokens.append(token.masked_fill(done[:, None], PAD_ID))
-            weights.append(w)
-            done |= token[:, 0] == EOS_ID
-            if done.all():
-                break
-        stacked = torch.cat(weights, dim=1) if weights[0] is not None else None                 # (B, T, S)
-        return torch.cat(tokens, dim=1), stacked                         # (B, T)
+        steps = list(self.decode_steps(src, src_lengths, max_len))
+        tokens = torch.stack([step.token for step in steps], dim=1)                         # (B, T)
+        if steps[0].weights is None:
+            return tokens, None
+        return tokens, torch.stack([step.weights for step in steps], dim=1)                 # (B, T, S)
 
     def translate(self, text: str, max_len: int = 32) -> tuple[str, Tensor | None]:
         """Translate one string. Returns the output string and the weights (T, S) over the
         source tokens in their written order (T output tokens including EOS), or None."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a str; got {type(text).__name__}")
-        max_len = _check_int("max_len", max_len, 1)
-        ids = self.config.src_vocab.encode(text)
-        if not ids:
-            raise ValueError("text must hold at least one token; got an empty string")
-        if self.config.reverse_source:
-            ids = ids[::-1]
-        device = next(self.parameters()).device
-        src = torch.tensor([ids], device=device)                         # (1, S)
-        was_training = self.training
-        self.eval()
-        tokens, weights = self.greedy_decode(src, torch.tensor([len(ids)]), max_len)
-        self.train(was_training)
+        src, lengths = self.encode_source(text)                                            # (1, S), (1,)
+        with self.evaluating():
+            tokens, weights = self.greedy_decode(src, lengths, max_len)
         out = tokens[0].tolist()
         n_out = out.index(EOS_ID) + 1 if EOS_ID in out else len(out)
         if weights is not None:

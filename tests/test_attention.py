@@ -664,10 +664,10 @@ def test_self_attention_bad_mask():
 @pytest.mark.parametrize(
     "args, error, pattern",
     [
-        ((0,), ValueError, r"^L must be >= 1; got 0"),
-        ((-2,), ValueError, r"^L must be >= 1; got -2"),
-        ((3, 0), ValueError, r"^S must be >= 1; got 0"),
-        ((3, -1), ValueError, r"^S must be >= 1; got -1"),
+        ((0,), ValueError, r"^L must be an int >= 1; got 0"),
+        ((-2,), ValueError, r"^L must be an int >= 1; got -2"),
+        ((3, 0), ValueError, r"^S must be an int >= 1; got 0"),
+        ((3, -1), ValueError, r"^S must be an int >= 1; got -1"),
         ((2.0,), TypeError, r"^L must be an int; got float"),
         ((3, 2.5), TypeError, r"^S must be an int; got float"),
         (("3",), TypeError, r"^L must be an int; got str"),
@@ -691,7 +691,7 @@ def test_causal_mask_bad_sizes(args, error, pattern):
         (torch.tensor([1.5]), 3, TypeError, r"^lengths must hold integers.*torch.float32"),
         ([True, False], 3, TypeError, r"^lengths must hold integers.*torch.bool"),
         ("abc", 3, TypeError, r"^lengths must be a 1-D tensor or sequence of ints; got str"),
-        ([1, 2], 0, ValueError, r"^S must be >= 1; got 0"),
+        ([1, 2], 0, ValueError, r"^S must be an int >= 1; got 0"),
         ([1, 2], 3.0, TypeError, r"^S must be an int; got float"),
     ],
 )

@@ -126,14 +126,14 @@ def test_unknown_characters_become_unk_and_still_decode():
     assert isinstance(out, str)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"decoder": "gru"}, "decoder must be one of"),
-    ({"score": "cosine"}, "score must be one of"),
-    ({"hidden_dim": 0}, "hidden_dim must be a positive int"),
-    ({"embed_dim": 2.5}, "embed_dim must be a positive int"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"decoder": "gru"}, ValueError, "decoder must be one of"),
+    ({"score": "cosine"}, ValueError, "score must be one of"),
+    ({"hidden_dim": 0}, ValueError, "hidden_dim must be an int >= 1"),
+    ({"embed_dim": 2.5}, TypeError, "embed_dim must be an int; got float"),
 ])
-def test_config_is_validated(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_config_is_validated(kwargs, error, message):
+    with pytest.raises(error, match=message):
         Seq2SeqConfig(SRC, TGT, **kwargs)
 
 

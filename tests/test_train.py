@@ -7,11 +7,13 @@ import safetensors
 import torch
 
 from attn_course.__main__ import main
-from attn_course.data import Vocab, addition_pairs, encode_pairs, split_pairs
+from attn_course.data import Vocab, encode_pairs
+from attn_course.tasks import addition_pairs, split_pairs
 from attn_course.models import Seq2SeqConfig
 from attn_course import train as train_module
-from attn_course.train import (MODEL_FORMAT, History, Metrics, TrainConfig, build_model, evaluate, fit, load_model,
-                               save_model)
+from attn_course.evaluation import Metrics, evaluate
+from attn_course.model_files import MODEL_FORMAT, load_model, save_model
+from attn_course.train import History, TrainConfig, build_model, fit
 
 
 @pytest.fixture(scope="module")

@@ -71,7 +71,7 @@ FUNCTION_CASES = {
     # masks' own arguments
     "causal L float": (lambda: causal_mask(2.5), TypeError, r"L must be an int"),
     "causal L bool": (lambda: causal_mask(True), TypeError, r"L must be an int"),
-    "padding S 0": (lambda: padding_mask([1], 0), ValueError, r"S must be >= 1"),
+    "padding S 0": (lambda: padding_mask([1], 0), ValueError, r"S must be an int >= 1"),
     "padding length > S": (lambda: padding_mask([4], 3), ValueError, r"lengths must lie in \[0, S=3\]"),
     "padding negative": (lambda: padding_mask([-1], 3), ValueError, r"lengths must lie in"),
     "padding floats": (lambda: padding_mask(torch.tensor([1.0]), 3), TypeError, r"lengths must hold integers"),
@@ -88,13 +88,13 @@ def test_functions_refuse_bad_input_naming_the_argument(case):
 
 
 LAYER_CASES = {
-    "BahdanauAttention hidden_dim=0": (lambda: BahdanauAttention(4, 4, hidden_dim=0), ValueError, r"hidden_dim must be >= 1"),
+    "BahdanauAttention hidden_dim=0": (lambda: BahdanauAttention(4, 4, hidden_dim=0), ValueError, r"hidden_dim must be an int >= 1"),
     "BahdanauAttention query_dim str": (lambda: BahdanauAttention("4", 4, 4), TypeError, r"query_dim must be an int"),
     "BahdanauAttention key_dim float": (lambda: BahdanauAttention(4, 4.0, 4), TypeError, r"key_dim must be an int"),
-    "AdditiveAttention dim=-1": (lambda: AdditiveAttention(-1), ValueError, r"dim must be >= 1"),
+    "AdditiveAttention dim=-1": (lambda: AdditiveAttention(-1), ValueError, r"dim must be an int >= 1"),
     "AdditiveAttention use_scale str": (lambda: AdditiveAttention(4, use_scale="no"), TypeError, r"use_scale must be True or False"),
     "DotProductAttention use_scale 1": (lambda: DotProductAttention(use_scale=1), TypeError, r"use_scale must be True or False"),
-    "MultiHeadAttention heads 0": (lambda: MultiHeadAttention(8, 0), ValueError, r"num_heads must be >= 1"),
+    "MultiHeadAttention heads 0": (lambda: MultiHeadAttention(8, 0), ValueError, r"num_heads must be an int >= 1"),
     "MultiHeadAttention not divisible": (lambda: MultiHeadAttention(8, 3), ValueError, r"divisible by num_heads=3"),
     "MultiHeadAttention bias str": (lambda: MultiHeadAttention(8, 2, bias="yes"), TypeError, r"bias must be True or False"),
     # the argument the caller passed is named: value, when the key is omitted

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from attn_course import data as data_module
+from attn_course import tasks as tasks_module
 from attn_course import train as train_module
 from attn_course.__main__ import main
-from attn_course.data import addition_pairs
-from attn_course.train import load_model
+from attn_course.tasks import addition_pairs
+from attn_course.model_files import load_model
 
 SEED_MAX = 2**64 - 1
 
@@ -68,17 +68,17 @@ FLAG_CASES = [  # (flag, value, words)
     ("--epochs", "-1", "--epochs: must be a number > 0"),
     ("--epochs", "abc", "--epochs: must be a number; got 'abc'"),
     ("--epochs", "1e300", r"epochs=1e\+300 makes .* steps"),
-    ("--hidden", "0", "--hidden: must be an integer >= 1; got 0"),
-    ("--hidden", "1.5", "--hidden: must be an integer; got '1.5'"),
+    ("--hidden", "0", "--hidden: must be an int >= 1; got 0"),
+    ("--hidden", "1.5", "--hidden: must be an int; got '1.5'"),
     ("--hidden", str(10**12), r"--hidden 1000000000000 .*need about .* GB .*parameters.*more than this machine's"),
     ("--embed", str(10**12), r"--embed 1000000000000 .*GB"),
-    ("--embed", "-4", "--embed: must be an integer >= 1"),
-    ("--batch-size", "0", "--batch-size: must be an integer >= 1"),
-    ("--batch-size", "2.5", "--batch-size: must be an integer"),
-    ("--seed", str(10**30), rf"--seed: must be an integer in \[0, {SEED_MAX}\]"),
-    ("--seed", "-1", rf"--seed: must be an integer in \[0, {SEED_MAX}\]"),
-    ("--seed", "1e3", "--seed: must be an integer"),
-    ("--seed", "9" * 5000, "--seed: must be an integer"),
+    ("--embed", "-4", "--embed: must be an int >= 1"),
+    ("--batch-size", "0", "--batch-size: must be an int >= 1"),
+    ("--batch-size", "2.5", "--batch-size: must be an int"),
+    ("--seed", str(10**30), rf"--seed: must be an int in \[0, {SEED_MAX}\]"),
+    ("--seed", "-1", rf"--seed: must be an int in \[0, {SEED_MAX}\]"),
+    ("--seed", "1e3", "--seed: must be an int"),
+    ("--seed", "9" * 5000, "--seed: must be an int"),
     ("--lr", "0", "--lr: must be a number > 0"),
     ("--lr", "-1", "--lr: must be a number > 0"),
     ("--lr", "inf", "--lr: must be a finite number"),
@@ -86,8 +86,8 @@ FLAG_CASES = [  # (flag, value, words)
     ("--stop-at", "0", r"--stop-at: must be a number in \(0, 1\]"),
     ("--stop-at", "1.01", r"--stop-at: must be a number in \(0, 1\]"),
     ("--stop-at", "nan", "--stop-at: must be a finite number"),
-    ("--eval-every", "-1", "--eval-every: must be an integer >= 0"),
-    ("--eval-every", "x", "--eval-every: must be an integer"),
+    ("--eval-every", "-1", "--eval-every: must be an int >= 0"),
+    ("--eval-every", "x", "--eval-every: must be an int"),
     ("--model", "transformer", "--model: invalid choice"),
 ]
 
@@ -167,7 +167,7 @@ def test_bad_pairs_files_are_one_line(tmp_path, capsys, never_trains, content, w
 
 
 def test_a_pairs_file_too_big_to_read_is_refused(pairs, capsys, monkeypatch, never_trains):
-    monkeypatch.setattr(data_module, "MAX_PAIRS_BYTES", 100)
+    monkeypatch.setattr(tasks_module, "MAX_PAIRS_BYTES", 100)
     code, _, err = run(tiny(pairs), capsys)
     assert_refused(code, err, "pairs.tsv: the file is larger than")
 

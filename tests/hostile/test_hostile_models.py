@@ -14,10 +14,12 @@ import pytest
 import safetensors.torch
 import torch
 
-from attn_course import train as train_module
+from attn_course import model_files as model_files_module
 from attn_course.data import Vocab, encode_pairs
-from attn_course.models import DECODERS, SCORES, Seq2Seq, Seq2SeqConfig, parameter_count
-from attn_course.train import MODEL_FORMAT, build_model, load_model, save_model
+from attn_course.models import DECODERS, SCORES, Seq2Seq, Seq2SeqConfig
+from attn_course.sizes import parameter_count
+from attn_course.model_files import MODEL_FORMAT, load_model, save_model
+from attn_course.train import build_model
 
 PAIRS = [("abc", "xy"), ("ba", "yyx"), ("cab", "x")]
 SRC, TGT = Vocab.build(s for s, _ in PAIRS), Vocab.build(t for _, t in PAIRS)
@@ -47,10 +49,10 @@ CONFIG_CASES = [  # (keyword arguments, error, words)
     ({"decoder": 3}, ValueError, "decoder must be one of"),
     ({"decoder": ["attention"]}, ValueError, "decoder must be one of"),
     ({"score": "cos"}, ValueError, "score must be one of"),
-    ({"hidden_dim": True}, ValueError, "hidden_dim must be a positive int"),
-    ({"embed_dim": -1}, ValueError, "embed_dim must be a positive int"),
-    ({"embed_dim": 2.0}, ValueError, "embed_dim must be a positive int"),
-    ({"reverse_source": "yes"}, TypeError, "reverse_source must be a bool"),
+    ({"hidden_dim": True}, TypeError, "hidden_dim must be an int; got bool"),
+    ({"embed_dim": -1}, ValueError, "embed_dim must be an int >= 1"),
+    ({"embed_dim": 2.0}, TypeError, "embed_dim must be an int; got float"),
+    ({"reverse_source": "yes"}, TypeError, "reverse_source must be True or False"),
 ]
 
 
@@ -137,7 +139,7 @@ def test_greedy_decode_refuses_bad_ids_and_lengths(model, batch, change, error, 
         model.greedy_decode(args["src"], args["src_lengths"], max_len=3)
 
 
-MAX_LEN_CASES = [(0, ValueError, "max_len must be >= 1"), (-5, ValueError, "max_len must be >= 1"),
+MAX_LEN_CASES = [(0, ValueError, "max_len must be an int >= 1"), (-5, ValueError, "max_len must be an int >= 1"),
                  (1.5, TypeError, "max_len must be an int"), (True, TypeError, "max_len must be an int"),
                  ("3", TypeError, "max_len must be an int"), (None, TypeError, "max_len must be an int")]
 
@@ -173,7 +175,7 @@ def _write(path: Path, tensors: dict, config: dict | str, **metadata) -> Path:
     """A safetensors file as save_model writes it, but with any tensors and config (and a matching SHA-256)."""
     config_json = config if isinstance(config, str) else json.dumps(config, sort_keys=True)
     meta = {"format": MODEL_FORMAT, "format_version": "1", "config": config_json,
-            "sha256": train_module._digest(config_json, tensors), **metadata}
+            "sha256": model_files_module._digest(config_json, tensors), **metadata}
     path.write_bytes(safetensors.torch.save(tensors, meta))
     return path
 
