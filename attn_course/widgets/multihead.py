@@ -14,7 +14,6 @@ this class holds the same state as traits and computes the same numbers with
 
 from __future__ import annotations
 
-import math
 import pathlib
 from collections.abc import Sequence
 
@@ -25,7 +24,7 @@ from traitlets import Float, Int, List, Unicode, observe, validate
 
 from attn_course.attention import causal_mask, padding_mask, scaled_dot_product_attention
 from attn_course.layers import MultiHeadAttention
-from attn_course.widgets.query_key import ExplorerValueError, fmt
+from attn_course.widgets._base import ExplorerValueError, fmt, is_real, vector
 
 __all__ = ["MultiHeadExplorer", "SENTENCE", "SENTENCE_EMBEDDINGS", "HEAD_W_QUERY", "HEAD_W_KEY"]
 
@@ -63,7 +62,7 @@ def _matrix(name: str, value: object, rows: int | None, cols: int | None, legend
     ok = ok and all(isinstance(r, (list, tuple)) and len(r) == (cols or len(value[0])) >= 1 for r in value)
     if not ok:
         raise ExplorerValueError(f"{name} must be {legend}; got {value!r:.120}")
-    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for r in value for v in r):
+    if not all(is_real(v) for r in value for v in r):
         raise ExplorerValueError(f"{name} must hold finite floats (no NaN or inf); got {value!r:.120}")
     return [[float(v) for v in r] for r in value]
 
@@ -338,9 +337,6 @@ class MultiHeadExplorer(anywidget.AnyWidget):
 
     @validate("query_offset")
     def _check_query_offset(self, proposal: traitlets.Bunch) -> list[float]:
-        value = proposal.value
-        if len(value) != HEAD_DIM or not all(math.isfinite(v) for v in value):
-            raise ExplorerValueError(f"query_offset must be a {HEAD_DIM}-vector [x, y] of finite floats; got {list(value)!r}")
-        value = [float(v) for v in value]
+        value = vector("query_offset", proposal.value)
         self._attend("query_offset", query_offset=value)
         return value

@@ -9,11 +9,9 @@ computes the same numbers with the reference maths,
 
 from __future__ import annotations
 
-import math
 import pathlib
 import string
 from collections.abc import Sequence
-from decimal import ROUND_HALF_UP, Decimal
 
 import anywidget
 import torch
@@ -21,35 +19,15 @@ import traitlets
 from traitlets import Enum, Float, Int, List, Unicode, Union, observe, validate
 
 from attn_course.attention import dot_product_attention
+from attn_course.widgets._base import ExplorerValueError, is_real, vector
 
-__all__ = ["ExplorerValueError", "QueryKeyExplorer"]
+__all__ = ["QueryKeyExplorer"]
 
 _HERE = pathlib.Path(__file__).parent
 
 
-class ExplorerValueError(traitlets.TraitError, ValueError):
-    """A refused trait value. A TraitError, so traitlets rolls back grouped assignments
-    (the constructor, :meth:`QueryKeyExplorer.set_keys`), and a ValueError."""
-
-
-def fmt(x: float) -> str:
-    """Two decimals exactly as the views' fmt(): JavaScript's toFixed(2), ties away from zero, never "-0.00"."""
-    return str(Decimal(0.0 if abs(x) < 0.005 else x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def _is_real(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-
-
-def _vector(name: str, value: object) -> list[float]:
-    """A 2-vector [x, y] of finite floats, or an error naming the trait and the value."""
-    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(_is_real(v) for v in value):
-        raise ExplorerValueError(f"{name} must be a 2-vector [x, y] of finite floats; got {value!r:.80}")
-    return [float(v) for v in value]
-
-
 def _scale(value: object) -> float:
-    if not (_is_real(value) and value > 0):
+    if not (is_real(value) and value > 0):
         raise ExplorerValueError(f"scale must be a finite float > 0 (it multiplies the scores); got {value!r:.80}")
     return float(value)
 
@@ -70,7 +48,7 @@ def _attend(query: list[float], key_vectors: list[list[float]], scale: float, ch
 def _key_vectors(value: object) -> list[list[float]]:
     if not isinstance(value, (list, tuple)) or not value:
         raise ExplorerValueError(f"key_vectors must hold at least one key [x, y] (nothing to attend to); got {value!r:.80}")
-    return [_vector(f"key_vectors[{i}]", k) for i, k in enumerate(value)]
+    return [vector(f"key_vectors[{i}]", k) for i, k in enumerate(value)]
 
 
 def _labels(value: object) -> list[str]:
@@ -131,7 +109,7 @@ class QueryKeyExplorer(anywidget.AnyWidget):
             kwargs["labels"] = _labels(labels)
             QueryKeyExplorer._check_counts(len(kwargs.get("key_vectors", self.key_vectors)), kwargs["labels"])
         if query is not None:
-            kwargs["query"] = _vector("query", query)
+            kwargs["query"] = vector("query", query)
         kwargs["scale"] = _scale(scale)
         _attend(kwargs.get("query", self.query), kwargs.get("key_vectors", self.key_vectors), kwargs["scale"],
                 "query, key_vectors and scale")
@@ -167,7 +145,7 @@ class QueryKeyExplorer(anywidget.AnyWidget):
 
     @validate("query")
     def _check_query(self, proposal: traitlets.Bunch) -> list[float]:
-        query = _vector("query", proposal.value)
+        query = vector("query", proposal.value)
         _attend(query, self.key_vectors, self.scale, "query")           # refuse scores that overflow
         return query
 

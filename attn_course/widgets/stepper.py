@@ -20,7 +20,7 @@ import traitlets
 from traitlets import Int, List, Unicode, observe, validate
 
 from attn_course.data import EOS, EOS_ID, PAD_ID, SOS_ID
-from attn_course.widgets.query_key import ExplorerValueError, fmt
+from attn_course.widgets._base import ExplorerValueError, fmt, is_real
 
 __all__ = ["DecodingStepper", "describe_step"]
 
@@ -79,8 +79,7 @@ def _weights(where: str, rows: object, T: int, S: int) -> list[list[float]]:
         if not isinstance(row, (list, tuple)) or len(row) != S:
             n = len(row) if isinstance(row, (list, tuple)) else type(row).__name__
             raise ExplorerValueError(f"{where}[{t}] must hold S={S} floats, one per source token; got {n}")
-        if not all(isinstance(w, (int, float)) and not isinstance(w, bool) and math.isfinite(w) and w >= 0
-                   for w in row):
+        if not all(is_real(w) and w >= 0 for w in row):
             raise ExplorerValueError(f"{where}[{t}] must hold finite floats >= 0; got {list(row)!r:.120}")
         if abs(math.fsum(row) - 1) > ROW_SUM_TOL:
             raise ExplorerValueError(f"{where}[{t}] must sum to 1 (within {ROW_SUM_TOL}); got {math.fsum(row)!r}")
