@@ -6,7 +6,9 @@ readable with the common forms of colour blindness.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
@@ -20,10 +22,8 @@ __all__ = [
     "plot_score_landscapes", "plot_scaling_effects", "plot_head_heatmaps", "plot_masks",
 ]
 
-OKABE_ITO = {
-    "blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
-    "sky": "#56B4E9", "purple": "#CC79A7", "yellow": "#F0E442", "black": "#000000",
-}
+# One palette for the figures and the explorers: its home is the explorers' shared palette.json.
+OKABE_ITO: dict[str, str] = json.loads((Path(__file__).parent / "widgets" / "shared" / "palette.json").read_text(encoding="utf-8"))
 HEATMAP_CMAP = "cividis"
 
 

@@ -3,7 +3,8 @@
 //   q = x_i W_Q^h + b_Q^h (+ the learner's move),   k_j = x_j W_K^h + b_K^h,
 //   weights^h = masked softmax over the keys j of q . k_j / sqrt(Dh),
 // with the mask none, padding (keys j >= padding_length) or causal (keys j > i).
-// Plain SVG and DOM, no dependencies, no bundler.
+// Plain SVG and DOM, no dependencies, no bundler: the shared code (./shared/) is
+// joined to this module in Python (_esm.py).
 //
 // The view computes what it draws from the synced traits (tokens, embeddings,
 // w_query, w_key, b_query, b_key, head, query_index, query_offset, mask_mode,
@@ -11,44 +12,21 @@
 // made here are written back with the results (weights, average); save_changes()
 // sends them to Python when there is a kernel and does nothing otherwise.
 // Importing this module touches no DOM (its maths is tested under node).
+import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModifier } from "./shared/dom.js";
+import { fmt } from "./shared/format.js";
+import { OKABE_ITO, QUERY_COLOUR, seriesColour } from "./shared/palette.js";
+import { Plane, clamp, dragTips, extentFor, keyStep, makeArrow, makeHandle, paintArrow, placeArrow, removeArrow, snap } from "./shared/plane.js";
 
-// ---- Sizes, in SVG user units (= CSS px when the plane is shown at full size)
-const PLANE = 340;                     // side of the square plane
-const PAD = 28;                        // margin around it: tick labels and arrow labels
-const VIEW = PLANE + 2 * PAD;          // side of the SVG viewBox
-const EXTENT_MIN = 2;                  // the plane shows at least [-2, 2] x [-2, 2]
-const EXTENT_MARGIN = 1.15;            // room left around the longest vector
-const TICKS_PER_HALF_AXIS = 4;         // about this many grid lines from 0 to the edge
-const HEAD_LENGTH = 12;                // arrowhead length
-const HEAD_HALF_WIDTH = 6;             // arrowhead half width
-const HANDLE_RADIUS = 14;              // the query's grab area (see .mh-query in the CSS)
+const PLANE = { side: 340, pad: 28 };  // the square plane and its margin (ticks, labels), SVG units
 const GHOST_LABEL_DISTANCE = 48;       // the query's start is labelled once the query is this far away
-const FONT_SIZE = 14;
-const TICK_FONT_SIZE = 10;
-
-// ---- Motion of the query: the move (query_offset) snaps to multiples of 1 / SNAP.
-const STEP = 0.25;                     // arrow key
-const FINE_STEP = 0.05;                // Shift + arrow key
-const SNAP = 20;
-
-// ---- Colours: the Okabe-Ito palette, safe for colour-blind readers
-const OKABE_ITO = {
-  black: "#000000", orange: "#E69F00", skyBlue: "#56B4E9", green: "#009E73",
-  yellow: "#F0E442", blue: "#0072B2", vermillion: "#D55E00", purple: "#CC79A7",
-};
-const QUERY_COLOUR = OKABE_ITO.vermillion;
-// One colour per head (keys in its plane, its bars); yellow is too pale on white.
-const HEAD_COLOURS = [OKABE_ITO.blue, OKABE_ITO.green, OKABE_ITO.purple, OKABE_ITO.skyBlue, OKABE_ITO.orange];
+// One colour per head (keys in its plane, its bars): seriesColour(h).
 const AVERAGE_COLOUR = OKABE_ITO.black;
 const MASKED_COLOUR = "#9a9a9a";
-const GRID_COLOUR = "#e4e4e4";
-const AXIS_COLOUR = "#8a8a8a";
-const TICK_COLOUR = "#666666";
-
 const MASK_MODES = [["none", "None"], ["padding", "Padding"], ["causal", "Causal"]];
 const INPUTS = ["tokens", "embeddings", "w_query", "w_key", "b_query", "b_key", "head", "query_index",
   "query_offset", "mask_mode", "padding_length"];
-const SVG_NS = "http://www.w3.org/2000/svg";
+const HINT = "Pick a query word, a head and a mask. Drag the query's tip (or click the plane) to move it; " +
+  "keyboard: Tab to the query, arrow keys move it (Shift: fine steps), 0 puts it back.";
 
 // ---- The maths (pure, exported for the tests) ----------------------------
 
@@ -98,11 +76,6 @@ export function attendAll(t) {
   return { allowed, heads, weights, average };
 }
 
-/** Two decimals, and never "-0.00". */
-export function fmt(x) {
-  return (Math.abs(x) < 0.005 ? 0 : x).toFixed(2);
-}
-
 /** What the readout says, e.g. "head 2, query 'walk', mask causal: the 0.36, ..., on masked". */
 export function describe(t, result) {
   const selected = t.head >= 0;
@@ -115,104 +88,7 @@ export function describe(t, result) {
   return `${who}, query '${t.tokens[t.query_index]}'${moved}, mask ${mask}: ${pairs.join(", ")}`;
 }
 
-// ---- Drawing helpers -------------------------------------------------------
-
-const snap = (v) => Math.round(v * SNAP) / SNAP;
-const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
-const headColour = (h) => (h < 0 ? AVERAGE_COLOUR : HEAD_COLOURS[h % HEAD_COLOURS.length]);
-
-/** The half-width of the plane: at least EXTENT_MIN, with a margin around maxAbs. */
-function extentFor(maxAbs) {
-  return Math.max(EXTENT_MIN, Math.ceil(Math.min(maxAbs, 1e12) * EXTENT_MARGIN));
-}
-
-/** A round grid step (1, 2 or 5 times a power of ten) giving about TICKS_PER_HALF_AXIS lines. */
-function gridStep(extent) {
-  const raw = extent / TICKS_PER_HALF_AXIS;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  return [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw - 1e-12);
-}
-
-function element(namespace, tag, attributes = {}, parent = null) {
-  const node = namespace ? document.createElementNS(namespace, tag) : document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (parent) parent.append(node);
-  return node;
-}
-const svg = (tag, attributes, parent) => element(SVG_NS, tag, attributes, parent);
-const html = (tag, attributes, parent) => element(null, tag, attributes, parent);
-
-/** An arrow from the origin (SVG parts in `layer`, its label in `labelLayer`). */
-function makeArrow(layer, labelLayer, className) {
-  const group = svg("g", { class: `mh-arrow ${className}` }, layer);
-  const shaft = svg("line", { "stroke-width": 3, "stroke-linecap": "round" }, group);
-  const head = svg("polygon", {}, group);
-  const dot = svg("circle", { r: 4 }, group);                      // shown for a zero vector
-  const label = svg("text", {
-    class: "mh-label", "font-size": FONT_SIZE, "text-anchor": "middle", "dominant-baseline": "central",
-  }, labelLayer);
-  return { group, shaft, head, dot, label };
-}
-
-/** Draw `arrow` from pixel point `from` to `to` in `colour`; returns its unit direction. */
-function placeArrow(arrow, from, to, colour) {
-  const [x0, y0] = from, [x1, y1] = to;
-  const length = Math.hypot(x1 - x0, y1 - y0);
-  const [ux, uy] = length > 0.5 ? [(x1 - x0) / length, (y1 - y0) / length] : [0.6, -0.8];
-  const head = Math.min(HEAD_LENGTH, length);
-  const [bx, by] = [x1 - ux * head, y1 - uy * head];                // base of the head
-  const [nx, ny] = [-uy * HEAD_HALF_WIDTH, ux * HEAD_HALF_WIDTH];    // normal, half width
-  Object.entries({ x1: x0, y1: y0, x2: bx, y2: by }).forEach(([k, v]) => arrow.shaft.setAttribute(k, v.toFixed(1)));
-  arrow.head.setAttribute("points", [[x1, y1], [bx + nx, by + ny], [bx - nx, by - ny]]
-    .map((p) => p.map((v) => v.toFixed(1)).join(",")).join(" "));
-  arrow.dot.setAttribute("cx", x1.toFixed(1));
-  arrow.dot.setAttribute("cy", y1.toFixed(1));
-  arrow.dot.style.display = length > 0.5 ? "none" : "";
-  arrow.shaft.setAttribute("stroke", colour);
-  arrow.head.setAttribute("fill", colour);
-  arrow.dot.setAttribute("fill", colour);
-  arrow.label.setAttribute("fill", colour);
-  return [ux, uy];
-}
-
-/** Put each label near its arrow's tip, in the free spot closest to the arrow's direction.
- * items: [{label, text, tip: [x, y], direction: [ux, uy]}] in pixels, most important first. */
-function placeLabels(items, origin) {
-  const placed = [];                                               // boxes [x0, y0, x1, y1]
-  const overlap = (a, b) => Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0])) *
-    Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inside = ([x, y], box, margin) => x > box[0] - margin && x < box[2] + margin && y > box[1] - margin && y < box[3] + margin;
-  const cost = (box, turns) => {
-    let c = 6 * Math.abs(turns);                                   // prefer the spot beyond the tip
-    c += placed.reduce((sum, other) => sum + overlap(box, other), 0);  // labels already placed
-    if (box[0] < 0 || box[1] < 0 || box[2] > VIEW || box[3] > VIEW) c += 1e4;  // outside the drawing
-    for (const { tip } of items) {
-      if (inside(tip, box, HANDLE_RADIUS)) c += 400;               // on an arrowhead
-      for (let t = 0.1; t < 1; t += 0.1) {                         // across a shaft
-        if (inside([origin[0] + t * (tip[0] - origin[0]), origin[1] + t * (tip[1] - origin[1])], box, 1)) c += 25;
-      }
-    }
-    return c;
-  };
-  for (const { label, text, tip, direction } of items) {
-    const [halfW, halfH] = [0.31 * FONT_SIZE * text.length + 2, 0.5 * FONT_SIZE + 1];
-    let best = null;
-    for (const turns of [0, 1, -1, 2, -2, 3, -3, 4]) {            // 8 spots around the tip, 45 degrees apart
-      const angle = (turns * Math.PI) / 4;
-      const [dx, dy] = [direction[0] * Math.cos(angle) - direction[1] * Math.sin(angle),
-        direction[0] * Math.sin(angle) + direction[1] * Math.cos(angle)];
-      const reach = HANDLE_RADIUS + 6 + Math.min(halfW / Math.max(Math.abs(dx), 1e-9), halfH / Math.max(Math.abs(dy), 1e-9));
-      const [cx, cy] = [tip[0] + dx * reach, tip[1] + dy * reach];
-      const box = [cx - halfW, cy - halfH, cx + halfW, cy + halfH];
-      const c = cost(box, turns);
-      if (!best || c < best.c) best = { c, cx, cy, box };
-    }
-    placed.push(best.box);
-    label.setAttribute("x", best.cx.toFixed(1));
-    label.setAttribute("y", best.cy.toFixed(1));
-    label.textContent = text;
-  }
-}
+// ---- The view: built once, redrawn from the traits ---------------------------
 
 /** Keys drawn as one arrow per distinct (vector, masked) pair, labelled with their tokens:
  * [{vector, masked, text}], the masked ones first (drawn underneath). */
@@ -226,278 +102,251 @@ function groupKeys(keys, tokens, allowed) {
   return [...groups.values()].sort((a, b) => b.masked - a.masked).map((g) => ({ ...g, text: g.names.join(", ") }));
 }
 
+const headColour = (h) => (h < 0 ? AVERAGE_COLOUR : seriesColour(h));
+const traits = (model) => Object.fromEntries(INPUTS.map((t) => [t, model.get(t)]));
 let instances = 0;                                                 // radio group names, unique on the page
 
-// ---- The view ------------------------------------------------------------
-
-function render({ model, el }) {
+/** The parts that stay: the mask's chips and the padding slider, the plane with the query
+ * (and its start, the ghost), the bars' box, the readout. */
+function build(el) {
   const id = `mh${++instances}`;
-  const root = html("div", { class: "mh-explorer" }, el);
+  const root = card(el, "mh-explorer");
   const controls = html("div", { class: "mh-controls" }, root);
-
-  /** A labelled group of radio buttons; options: [[value, text]]. */
-  const radios = (legend, className, options) => {
-    const group = html("div", { class: `mh-group ${className}-group`, role: "radiogroup" }, controls);
-    html("span", { class: "mh-legend", id: `${id}-${className}` }, group).textContent = legend;
-    group.setAttribute("aria-labelledby", `${id}-${className}`);
-    return options.map(([value, text]) => {
-      const label = html("label", { class: "mh-chip" }, group);
-      const input = html("input", { type: "radio", name: `${id}-${className}`, class: className, value,
-        "data-lm-suppress-shortcuts": "" }, label);
-      const span = html("span", {}, label);
-      span.textContent = text;
-      return { label, input, span };
-    });
-  };
-  let tokenChips = [], headChips = [], barRows = [], keyArrows = [];
-  const maskChips = radios("Mask", "mh-mask", MASK_MODES);
-  const paddingLabel = html("label", { class: "mh-padding" }, controls);
-  paddingLabel.append("real tokens ");
-  const slider = html("input", { type: "range", min: 1, step: 1, "data-lm-suppress-shortcuts": "" }, paddingLabel);
+  const maskChips = radios(controls, id, "Mask", "mh-mask", MASK_MODES);
+  const paddingLabel = html("label", { class: "mh-padding" }, controls, "real tokens ");
+  const slider = html("input", { type: "range", class: "ex-ring", min: 1, step: 1, ...FOCUSABLE }, paddingLabel);
   const paddingValue = html("span", { class: "mh-padding-value", "aria-hidden": "true" }, paddingLabel);
-
   const main = html("div", { class: "mh-main" }, root);
-  const plane = html("div", { class: "mh-plane", role: "group" }, main);
-  const planeTitle = html("div", { class: "mh-plane-title" }, plane);
-  const canvas = html("div", { class: "mh-canvas" }, plane);        // the drawing, and the handle over it
-  const drawing = svg("svg", { viewBox: `0 0 ${VIEW} ${VIEW}`, "aria-hidden": "true" }, canvas);
-  const gridLayer = svg("g", { class: "mh-grid" }, drawing);
-  const keyLayer = svg("g", {}, drawing);
-  const labelLayer = svg("g", {}, null);                            // appended last: on top
-  const ghost = makeArrow(drawing, labelLayer, "mh-ghost");         // the query before the move
-  const query = makeArrow(drawing, labelLayer, "mh-query-arrow");
-  drawing.append(labelLayer);
+  const planeBox = html("div", { class: "ex-plane mh-plane", role: "group" }, main);
+  const planeTitle = html("div", { class: "mh-plane-title" }, planeBox);
+  const canvas = html("div", { class: "mh-canvas" }, planeBox);      // the drawing, and the handle over it
+  const plane = new Plane(canvas, PLANE);
+  const ghost = makeArrow(plane.arrows, plane.labels, "mh-ghost");   // the query before the move
+  const query = makeArrow(plane.arrows, plane.labels, "mh-query-arrow");
   const note = html("div", { class: "mh-note" }, canvas);
-  const handle = html("div", {
-    class: "mh-query", tabindex: 0, role: "button", "data-lm-suppress-shortcuts": "",
-    "aria-roledescription": "movable arrow",
-    "aria-keyshortcuts": "ArrowUp ArrowDown ArrowLeft ArrowRight Shift+ArrowUp Shift+ArrowDown " +
-      "Shift+ArrowLeft Shift+ArrowRight 0",
-  }, canvas);
-
+  const handle = makeHandle(canvas, "mh-query", "0");
   const side = html("div", { class: "mh-side" }, main);
   const barsTitle = html("div", { class: "mh-bars-title" }, side);
   const bars = html("div", { class: "mh-bars", role: "list" }, side);
-  const readout = html("div", { class: "mh-readout", "aria-live": "polite", "aria-atomic": "true" }, root);
-  html("div", { class: "mh-hint" }, root).textContent =
-    "Pick a query word, a head and a mask. Drag the query's tip (or click the plane) to move it; " +
-    "keyboard: Tab to the query, arrow keys move it (Shift: fine steps), 0 puts it back.";
-
-  let extent = 0, fitted = 0, drag = null, shape = "";
-  const traits = () => Object.fromEntries(INPUTS.map((t) => [t, model.get(t)]));
-  const toPixels = ([x, y]) => [PAD + ((x + extent) / (2 * extent)) * PLANE, PAD + ((extent - y) / (2 * extent)) * PLANE];
-  const fromPointer = (event) => {
-    const box = drawing.getBoundingClientRect();
-    const [px, py] = [((event.clientX - box.left) * VIEW) / box.width, ((event.clientY - box.top) * VIEW) / box.height];
-    return [((px - PAD) / PLANE) * 2 * extent - extent, extent - ((py - PAD) / PLANE) * 2 * extent];
-  };
-
-  function drawGrid() {
-    gridLayer.replaceChildren();
-    const step = gridStep(extent);
-    const n = Math.min(Math.floor(extent / step + 1e-9), 50);
-    for (let i = -n; i <= n; i++) {
-      const [px, py] = toPixels([i * step, i * step]);
-      const colour = i === 0 ? AXIS_COLOUR : GRID_COLOUR;
-      svg("line", { x1: px, y1: PAD, x2: px, y2: PAD + PLANE, stroke: colour }, gridLayer);
-      svg("line", { x1: PAD, y1: py, x2: PAD + PLANE, y2: py, stroke: colour }, gridLayer);
-      const tick = String(+(i * step).toPrecision(6));
-      const tickAttributes = { fill: TICK_COLOUR, "font-size": TICK_FONT_SIZE, "text-anchor": "middle" };
-      svg("text", { ...tickAttributes, x: px, y: PAD + PLANE + 14 }, gridLayer).textContent = tick;
-      svg("text", { ...tickAttributes, x: PAD - 14, y: py, "dominant-baseline": "central" }, gridLayer).textContent = tick;
-    }
-    svg("rect", { x: PAD, y: PAD, width: PLANE, height: PLANE, fill: "none", stroke: AXIS_COLOUR }, gridLayer);
-  }
-
-  /** The parts that depend on the number of tokens and heads: token chips, head chips, bar rows. */
-  function rebuild(tokens, H) {
-    controls.querySelectorAll(".mh-token-group, .mh-head-group").forEach((g) => g.remove());
-    tokenChips = radios("Query", "mh-token", tokens.map((t, j) => [j, t]));
-    headChips = radios("Head", "mh-head", [...Array.from({ length: H }, (_, h) => [h, `Head ${h + 1}`]), [-1, "Average"]]);
-    headChips.forEach(({ span }, i) => { span.style.setProperty("--mh-swatch", headColour(i < H ? i : -1)); });
-    controls.prepend(tokenChips[0].label.parentNode, headChips[0].label.parentNode);
-    bars.replaceChildren();
-    bars.style.setProperty("--mh-keys", tokens.length);
-    const header = html("div", { class: "mh-bar-row mh-bar-header", "aria-hidden": "true" }, bars);
-    html("span", {}, header);
-    tokens.forEach((t) => { html("span", { class: "mh-bar-token", title: t }, header).textContent = t; });
-    barRows = [...Array.from({ length: H }, (_, h) => h), -1].map((h) => {
-      const row = html("div", { class: "mh-bar-row", role: "listitem" }, bars);
-      row.dataset.head = h < 0 ? "average" : String(h);
-      html("span", { class: "mh-bar-head", "aria-hidden": "true" }, row).textContent = h < 0 ? "Average" : `Head ${h + 1}`;
-      const cells = tokens.map((_, j) => {
-        const cell = html("span", { class: "mh-bar", "aria-hidden": "true" }, row);
-        cell.dataset.key = String(j);
-        const fill = html("span", { class: "mh-bar-fill" }, html("span", { class: "mh-bar-track" }, cell));
-        fill.style.background = headColour(h);
-        return { cell, fill, value: html("span", { class: "mh-bar-value" }, cell) };
-      });
-      return { row, cells, h };
-    });
-    slider.max = tokens.length;
-  }
-
-  /** Redraw everything from the model. */
-  function update() {
-    const t = traits(), result = attendAll(t);
-    const { tokens, head: h, query_index: i } = t;
-    const H = t.w_query.length;
-    if (shape !== `${tokens.join("\u0000")}|${H}`) {
-      shape = `${tokens.join("\u0000")}|${H}`;
-      rebuild(tokens, H);
-    }
-
-    // Controls
-    tokenChips.forEach(({ input, label }, j) => {
-      input.checked = j === i;
-      label.classList.toggle("mh-padded", t.mask_mode === "padding" && j >= t.padding_length);
-      label.title = t.mask_mode === "padding" && j >= t.padding_length ? "padding" : "";
-    });
-    headChips.forEach(({ input }) => { input.checked = Number(input.value) === h; });
-    maskChips.forEach(({ input }) => { input.checked = input.value === t.mask_mode; });
-    paddingLabel.classList.toggle("mh-hidden", t.mask_mode !== "padding");
-    slider.value = t.padding_length;
-    slider.setAttribute("aria-valuetext", `${t.padding_length} real tokens, ${tokens.length - t.padding_length} padding`);
-    paddingValue.textContent = String(t.padding_length);
-
-    // Bars: one row per head, then the average; masked keys hatched with weight 0
-    barsTitle.textContent = `Weights of the query '${tokens[i]}' over the keys`;
-    for (const { row, cells, h: rowHead } of barRows) {
-      const w = rowHead < 0 ? result.average : result.weights[rowHead];
-      row.classList.toggle("mh-selected", rowHead === h);
-      cells.forEach(({ cell, fill, value }, j) => {
-        cell.dataset.weight = String(w[j]);
-        cell.classList.toggle("mh-masked", !result.allowed[j]);
-        fill.style.height = `${100 * w[j]}%`;
-        value.textContent = result.allowed[j] ? fmt(w[j]) : "0";
-      });
-      const pairs = tokens.map((name, j) => `${name} ${result.allowed[j] ? fmt(w[j]) : "masked"}`);
-      row.setAttribute("aria-label", `${rowHead < 0 ? "Average" : `Head ${rowHead + 1}`}: ${pairs.join(", ")}`);
-    }
-    const text = describe(t, result);
-    if (readout.textContent !== text) readout.textContent = text;
-
-    // The plane of the selected head (none for the average). It fits every head's keys and
-    // queries; it grows to fit a move set from Python, but never under a drag (drags are clamped).
-    const queries = t.w_query.flatMap((wq, k) => t.embeddings.map((x) => project(x, wq, t.b_query[k])));
-    const fit = extentFor(Math.max(...[...result.heads.flatMap((r) => r.keys), ...queries].flat().map(Math.abs)));
-    const tip = h >= 0 ? result.heads[h].query : [0, 0];
-    if (fit !== fitted || Math.max(...tip.map(Math.abs)) > extent) {
-      fitted = fit;
-      extent = Math.max(fit, extentFor(Math.max(...tip.map(Math.abs))));
-      drawGrid();
-    }
-    plane.classList.toggle("mh-average", h < 0);
-    note.textContent = h < 0 ? `The average of the ${H} heads' weights (what the layer returns by default). ` +
-      "Each head has its own plane: pick a head to see it." : "";
-    planeTitle.textContent = h < 0 ? "Average of the heads" : `Head ${h + 1}: its keys and the query '${tokens[i]}'`;
-    keyArrows.forEach((a) => { a.group.remove(); a.label.remove(); });
-    keyArrows = [];
-    if (h < 0) {
-      plane.setAttribute("aria-label", `No plane for the average of the ${H} heads; pick a head.`);
-      return;
-    }
-    const r = result.heads[h], origin = toPixels([0, 0]);
-    const draw = (arrow, vector, text, colour) => {
-      const to = toPixels(vector);
-      return { label: arrow.label, text, tip: to, direction: placeArrow(arrow, origin, to, colour) };
-    };
-    const keyItems = groupKeys(r.keys, tokens, result.allowed).map((group) => {
-      const arrow = makeArrow(keyLayer, labelLayer, group.masked ? "mh-key-arrow mh-masked" : "mh-key-arrow");
-      keyArrows.push(arrow);
-      return draw(arrow, group.vector, group.text, group.masked ? MASKED_COLOUR : headColour(h));
-    });
-    const moved = t.query_offset.some((v) => v !== 0);
-    ghost.group.style.display = moved ? "" : "none";
-    ghost.label.textContent = "";
-    const ghostItem = draw(ghost, r.projected, "before", QUERY_COLOUR);
-    const queryItem = draw(query, r.query, `q ${tokens[i]}`, QUERY_COLOUR);
-    const far = Math.hypot(ghostItem.tip[0] - queryItem.tip[0], ghostItem.tip[1] - queryItem.tip[1]) > GHOST_LABEL_DISTANCE;
-    placeLabels([queryItem, ...(moved && far ? [ghostItem] : []), ...keyItems.reverse()], origin);  // most important first
-    const [px, py] = toPixels(r.query);
-    handle.style.left = `${(100 * px) / VIEW}%`;
-    handle.style.top = `${(100 * py) / VIEW}%`;
-    handle.setAttribute("aria-label", `query '${tokens[i]}' of head ${h + 1} at (${fmt(r.query[0])}, ` +
-      `${fmt(r.query[1])}), moved by (${fmt(t.query_offset[0])}, ${fmt(t.query_offset[1])}); arrow keys move it`);
-    const keyList = r.keys.map((k, j) => `${tokens[j]} at (${fmt(k[0])}, ${fmt(k[1])})${result.allowed[j] ? "" : " masked"}`);
-    plane.setAttribute("aria-label", `Plane of head ${h + 1}. Query '${tokens[i]}' at (${fmt(r.query[0])}, ` +
-      `${fmt(r.query[1])}). Keys: ${keyList.join("; ")}.`);
-  }
-
-  /** A change made in this view: set it with the results and send it to Python (if any). */
-  function commit(changes) {
-    for (const [trait, value] of Object.entries(changes)) model.set(trait, value);
-    const { weights, average } = attendAll(traits());
-    model.set("weights", weights);
-    model.set("average", average);
-    model.save_changes();
-  }
-
-  /** Move the selected head's query tip to `at` (clamped to the plane); the move snaps. */
-  function moveTo(at) {
-    const h = model.get("head");
-    if (h < 0) return;
-    const t = traits();
-    const projected = project(t.embeddings[t.query_index], t.w_query[h], t.b_query[h]);
-    const offset = at.map((v, c) => snap(clamp(v, -extent, extent) - projected[c]));
-    if (offset[0] !== t.query_offset[0] || offset[1] !== t.query_offset[1]) commit({ query_offset: offset });
-  }
-
-  plane.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || model.get("head") < 0) return;
-    const onHandle = event.target === handle;
-    const at = fromPointer(event), tip = attendAll(traits()).heads[model.get("head")].query;
-    drag = { pointerId: event.pointerId, grab: onHandle ? [tip[0] - at[0], tip[1] - at[1]] : [0, 0] };
-    plane.setPointerCapture(event.pointerId);
-    event.preventDefault();                                    // no text selection, no scrolling
-    readout.setAttribute("aria-live", "off");                  // no announcement at every step of a drag
-    handle.focus({ preventScroll: true, focusVisible: false });  // no focus ring for the mouse
-    if (!onHandle) moveTo(at);                                 // a click on the plane moves q there
-  });
-  plane.addEventListener("pointermove", (event) => {
-    if (!drag || event.pointerId !== drag.pointerId) return;
-    const at = fromPointer(event);
-    moveTo([at[0] + drag.grab[0], at[1] + drag.grab[1]]);
-  });
-  const endDrag = (event) => {
-    if (!drag || event.pointerId !== drag.pointerId) return;
-    drag = null;
-    const text = readout.textContent;                          // announce the final state once
-    readout.setAttribute("aria-live", "polite");
-    readout.textContent = "";
-    readout.textContent = text;
-  };
-  plane.addEventListener("pointerup", endDrag);
-  plane.addEventListener("pointercancel", endDrag);
-  plane.addEventListener("lostpointercapture", endDrag);
-
-  handle.addEventListener("keydown", (event) => {
-    if (event.altKey || event.ctrlKey || event.metaKey) return;
-    const direction = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] }[event.key];
-    if (direction) {
-      const step = event.shiftKey ? FINE_STEP : STEP;
-      const tip = attendAll(traits()).heads[model.get("head")].query;
-      moveTo([tip[0] + direction[0] * step, tip[1] + direction[1] * step]);
-    } else if (event.key === "0") {
-      if (model.get("query_offset").some((v) => v !== 0)) commit({ query_offset: [0, 0] });
-    } else {
-      return;
-    }
-    event.preventDefault();                                    // no page scrolling
-    event.stopPropagation();
-  });
-  // Picking another word or head puts the query back where its projection is.
-  controls.addEventListener("change", (event) => {
-    const { classList, value } = event.target;
-    if (classList.contains("mh-token")) commit({ query_index: Number(value), query_offset: [0, 0] });
-    if (classList.contains("mh-head")) commit({ head: Number(value), query_offset: [0, 0] });
-    if (classList.contains("mh-mask")) commit({ mask_mode: value });
-  });
-  slider.addEventListener("input", () => commit({ padding_length: Number(slider.value) }));
-
-  INPUTS.forEach((t) => model.on(`change:${t}`, update));
-  update();
-  return () => INPUTS.forEach((t) => model.off(`change:${t}`, update));
+  const readout = readoutLine(root, "mh-readout");
+  html("div", { class: "ex-hint mh-hint" }, root, HINT);
+  return { id, controls, maskChips, paddingLabel, slider, paddingValue, planeBox, planeTitle, plane, ghost, query,
+    note, handle, barsTitle, bars, readout, tokenChips: [], headChips: [], barRows: [], keyArrows: [], shape: "", fitted: 0 };
 }
 
-export default { render };
+/** A labelled group of radio buttons, drawn as chips; options: [[value, text]]. */
+function radios(parent, id, legend, className, options) {
+  const group = html("div", { class: `mh-group ${className}-group`, role: "radiogroup" }, parent);
+  html("span", { class: "mh-legend", id: `${id}-${className}` }, group, legend);
+  group.setAttribute("aria-labelledby", `${id}-${className}`);
+  return options.map(([value, text]) => {
+    const label = html("label", { class: "mh-chip" }, group);
+    const input = html("input", { type: "radio", name: `${id}-${className}`, class: className, value, ...FOCUSABLE }, label);
+    return { label, input, span: html("span", {}, label, text) };
+  });
+}
+
+/** The chips that depend on the tokens and the heads: the query word's, the head's. */
+function rebuildChips(view, tokens, H) {
+  view.controls.querySelectorAll(".mh-token-group, .mh-head-group").forEach((g) => g.remove());
+  view.tokenChips = radios(view.controls, view.id, "Query", "mh-token", tokens.map((t, j) => [j, t]));
+  const heads = [...Array.from({ length: H }, (_, h) => [h, `Head ${h + 1}`]), [-1, "Average"]];
+  view.headChips = radios(view.controls, view.id, "Head", "mh-head", heads);
+  view.headChips.forEach(({ span }, i) => { span.style.setProperty("--mh-swatch", headColour(i < H ? i : -1)); });
+  view.controls.prepend(view.tokenChips[0].label.parentNode, view.headChips[0].label.parentNode);
+  view.slider.max = tokens.length;
+}
+
+/** Small multiples: a header of the keys, then a row of bars per head and one for the average. */
+function rebuildBars(view, tokens, H) {
+  view.bars.replaceChildren();
+  view.bars.style.setProperty("--mh-keys", tokens.length);
+  const header = html("div", { class: "mh-bar-row mh-bar-header", "aria-hidden": "true" }, view.bars);
+  html("span", {}, header);
+  tokens.forEach((t) => html("span", { class: "mh-bar-token", title: t }, header, t));
+  view.barRows = [...Array.from({ length: H }, (_, h) => h), -1].map((h) => {
+    const row = html("div", { class: "mh-bar-row", role: "listitem" }, view.bars);
+    row.dataset.head = h < 0 ? "average" : String(h);
+    html("span", { class: "mh-bar-head", "aria-hidden": "true" }, row, h < 0 ? "Average" : `Head ${h + 1}`);
+    const cells = tokens.map((_, j) => {
+      const cell = html("span", { class: "mh-bar", "aria-hidden": "true" }, row);
+      cell.dataset.key = String(j);
+      const fill = html("span", { class: "mh-bar-fill" }, html("span", { class: "mh-bar-track" }, cell));
+      fill.style.background = headColour(h);
+      return { cell, fill, value: html("span", { class: "mh-bar-value" }, cell) };
+    });
+    return { row, cells, h };
+  });
+}
+
+/** Redraw everything from the model. */
+function update(view, model) {
+  const t = traits(model), result = attendAll(t);
+  const shape = `${t.tokens.join("\u0000")}|${t.w_query.length}`;
+  if (view.shape !== shape) {
+    view.shape = shape;
+    rebuildChips(view, t.tokens, t.w_query.length);
+    rebuildBars(view, t.tokens, t.w_query.length);
+  }
+  updateControls(view, t);
+  updateBars(view, t, result);
+  updatePlane(view, t, result);
+  updateAria(view, t, result);
+}
+
+function updateControls(view, t) {
+  const padded = (j) => t.mask_mode === "padding" && j >= t.padding_length;
+  view.tokenChips.forEach(({ input, label }, j) => {
+    input.checked = j === t.query_index;
+    label.classList.toggle("mh-padded", padded(j));
+    label.title = padded(j) ? "padding" : "";
+  });
+  view.headChips.forEach(({ input }) => { input.checked = Number(input.value) === t.head; });
+  view.maskChips.forEach(({ input }) => { input.checked = input.value === t.mask_mode; });
+  view.paddingLabel.classList.toggle("mh-hidden", t.mask_mode !== "padding");
+  view.slider.value = t.padding_length;
+  view.slider.setAttribute("aria-valuetext", `${t.padding_length} real tokens, ${t.tokens.length - t.padding_length} padding`);
+  view.paddingValue.textContent = String(t.padding_length);
+}
+
+/** One row per head, then the average; masked keys hatched with weight 0. */
+function updateBars(view, t, result) {
+  view.barsTitle.textContent = `Weights of the query '${t.tokens[t.query_index]}' over the keys`;
+  for (const { row, cells, h } of view.barRows) {
+    const w = h < 0 ? result.average : result.weights[h];
+    row.classList.toggle("mh-selected", h === t.head);
+    cells.forEach(({ cell, fill, value }, j) => {
+      cell.dataset.weight = String(w[j]);
+      cell.classList.toggle("mh-masked", !result.allowed[j]);
+      fill.style.height = `${100 * w[j]}%`;
+      value.textContent = result.allowed[j] ? fmt(w[j]) : "0";
+    });
+    const pairs = t.tokens.map((name, j) => `${name} ${result.allowed[j] ? fmt(w[j]) : "masked"}`);
+    row.setAttribute("aria-label", `${h < 0 ? "Average" : `Head ${h + 1}`}: ${pairs.join(", ")}`);
+  }
+}
+
+/** The plane of the selected head; for the average, a note instead. */
+function updatePlane(view, t, result) {
+  const h = t.head, H = t.w_query.length;
+  fitPlane(view, t, result);
+  view.planeBox.classList.toggle("mh-average", h < 0);
+  view.note.textContent = h < 0 ? `The average of the ${H} heads' weights (what the layer returns by default). ` +
+    "Each head has its own plane: pick a head to see it." : "";
+  view.planeTitle.textContent = h < 0 ? "Average of the heads" : `Head ${h + 1}: its keys and the query '${t.tokens[t.query_index]}'`;
+  view.keyArrows.forEach(removeArrow);
+  view.keyArrows = [];
+  if (h >= 0) drawHead(view, t, result);
+}
+
+/** The plane fits every head's keys and queries; it grows to fit a move set from Python,
+ * but never under a drag (drags are clamped to it). */
+function fitPlane(view, t, result) {
+  const queries = t.w_query.flatMap((wq, k) => t.embeddings.map((x) => project(x, wq, t.b_query[k])));
+  const fit = extentFor(Math.max(...[...result.heads.flatMap((r) => r.keys), ...queries].flat().map(Math.abs)));
+  const tip = t.head >= 0 ? result.heads[t.head].query : [0, 0];
+  if (fit !== view.fitted || Math.max(...tip.map(Math.abs)) > view.plane.extent) {
+    view.fitted = fit;
+    view.plane.setExtent(Math.max(fit, extentFor(Math.max(...tip.map(Math.abs)))));
+  }
+}
+
+/** Head h's keys (grouped where they coincide), its query, and the query's start if it moved. */
+function drawHead(view, t, result) {
+  const { plane, ghost, query } = view, h = t.head, r = result.heads[h], origin = plane.toPixels([0, 0]);
+  const item = (arrow, vector, text, colour) => {
+    const tip = plane.toPixels(vector);
+    paintArrow(arrow, colour);
+    return { label: arrow.label, text, tip, direction: placeArrow(arrow, origin, tip) };
+  };
+  const keyItems = groupKeys(r.keys, t.tokens, result.allowed).map((group) => {
+    const arrow = makeArrow(plane.keys, plane.labels, group.masked ? "mh-key-arrow mh-masked" : "mh-key-arrow");
+    view.keyArrows.push(arrow);
+    return item(arrow, group.vector, group.text, group.masked ? MASKED_COLOUR : headColour(h));
+  });
+  const moved = t.query_offset.some((v) => v !== 0);
+  ghost.group.style.display = moved ? "" : "none";
+  ghost.label.textContent = "";
+  const ghostItem = item(ghost, r.projected, "before", QUERY_COLOUR);
+  const queryItem = item(query, r.query, `q ${t.tokens[t.query_index]}`, QUERY_COLOUR);
+  const far = Math.hypot(ghostItem.tip[0] - queryItem.tip[0], ghostItem.tip[1] - queryItem.tip[1]) > GHOST_LABEL_DISTANCE;
+  plane.placeLabels([queryItem, ...(moved && far ? [ghostItem] : []), ...keyItems.reverse()], origin);  // most important first
+  plane.moveHandle(view.handle, r.query);
+}
+
+/** What the readout, the plane and the query's handle say. */
+function updateAria(view, t, result) {
+  say(view.readout, describe(t, result));
+  const h = t.head, token = t.tokens[t.query_index];
+  if (h < 0) {
+    view.planeBox.setAttribute("aria-label", `No plane for the average of the ${t.w_query.length} heads; pick a head.`);
+    return;
+  }
+  const r = result.heads[h];
+  view.handle.setAttribute("aria-label", `query '${token}' of head ${h + 1} at (${fmt(r.query[0])}, ` +
+    `${fmt(r.query[1])}), moved by (${fmt(t.query_offset[0])}, ${fmt(t.query_offset[1])}); arrow keys move it`);
+  const keyList = r.keys.map((k, j) => `${t.tokens[j]} at (${fmt(k[0])}, ${fmt(k[1])})${result.allowed[j] ? "" : " masked"}`);
+  view.planeBox.setAttribute("aria-label", `Plane of head ${h + 1}. Query '${token}' at (${fmt(r.query[0])}, ` +
+    `${fmt(r.query[1])}). Keys: ${keyList.join("; ")}.`);
+}
+
+// ---- Changes made in the view ---------------------------------------------------
+
+/** Set `changes` with the results and send them to Python (if any). */
+function commit(model, changes) {
+  for (const [trait, value] of Object.entries(changes)) model.set(trait, value);
+  const { weights, average } = attendAll(traits(model));
+  model.set("weights", weights);
+  model.set("average", average);
+  model.save_changes();
+}
+
+const queryTip = (model) => attendAll(traits(model)).heads[model.get("head")].query;
+
+/** Move the selected head's query tip to `at` (clamped to the plane); the move snaps. */
+function moveTo(view, model, at) {
+  const h = model.get("head");
+  if (h < 0) return;
+  const t = traits(model), { extent } = view.plane;
+  const projected = project(t.embeddings[t.query_index], t.w_query[h], t.b_query[h]);
+  const offset = at.map((v, c) => snap(clamp(v, -extent, extent) - projected[c]));
+  if (offset[0] !== t.query_offset[0] || offset[1] !== t.query_offset[1]) commit(model, { query_offset: offset });
+}
+
+/** On the query's handle: arrow keys move it (Shift: fine steps), 0 puts it back. */
+function onKey(view, model, event) {
+  if (withModifier(event)) return;
+  const move = keyStep(event);
+  if (move && model.get("head") >= 0) {                       // the average has no query to move
+    const tip = queryTip(model);
+    moveTo(view, model, [tip[0] + move[0], tip[1] + move[1]]);
+  } else if (event.key === "0") {
+    if (model.get("query_offset").some((v) => v !== 0)) commit(model, { query_offset: [0, 0] });
+  } else {
+    return;
+  }
+  consume(event);
+}
+
+function listen(view, model) {
+  const { handle, slider } = view;
+  dragTips(view.planeBox, view.plane, view.readout, {
+    grab: (event) => (model.get("head") < 0 ? null : { onHandle: event.target === handle, tip: queryTip(model) }),
+    press({ onHandle }, at) {
+      handle.focus({ preventScroll: true, focusVisible: false });  // no focus ring for the mouse
+      if (!onHandle) moveTo(view, model, at);                       // a press on the plane moves q there
+    },
+    move: (_, at) => moveTo(view, model, at),
+  });
+  handle.addEventListener("keydown", (event) => onKey(view, model, event));
+  // Picking another word or head puts the query back where its projection is.
+  view.controls.addEventListener("change", (event) => {
+    const { classList, value } = event.target;
+    if (classList.contains("mh-token")) commit(model, { query_index: Number(value), query_offset: [0, 0] });
+    if (classList.contains("mh-head")) commit(model, { head: Number(value), query_offset: [0, 0] });
+    if (classList.contains("mh-mask")) commit(model, { mask_mode: value });
+  });
+  slider.addEventListener("input", () => commit(model, { padding_length: Number(slider.value) }));
+}
+
+export default defineView({ traits: INPUTS, build, listen, update });

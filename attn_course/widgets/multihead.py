@@ -6,15 +6,14 @@ embeddings) to its own query and key, ``q_j = x_j W_Q^h + b_Q^h`` and
 where its keys and its query can be drawn. The weights of query i in head h are
 ``masked_softmax(q_i . k_j / sqrt(Dh))`` over the keys j, as in
 :class:`attn_course.layers.MultiHeadAttention` (which averages them over the heads
-by default). The ES module beside this file (multihead.js) computes and draws all
-of it in the browser, so the explorer stays live in the static book with no kernel;
+by default). The ES module beside this file (multihead.js, joined with the shared
+code it imports by :mod:`attn_course.widgets._esm`) computes and draws all of it in the browser, so the explorer stays live in the static book with no kernel;
 this class holds the same state as traits and computes the same numbers with
 :func:`attn_course.attention.scaled_dot_product_attention`.
 """
 
 from __future__ import annotations
 
-import pathlib
 from collections.abc import Sequence
 
 import anywidget
@@ -25,10 +24,9 @@ from traitlets import Float, Int, List, Unicode, observe, validate
 from attn_course.attention import causal_mask, padding_mask, scaled_dot_product_attention
 from attn_course.layers import MultiHeadAttention
 from attn_course.widgets._base import ExplorerValueError, fmt, is_real, vector
+from attn_course.widgets._esm import join_css, join_esm
 
 __all__ = ["MultiHeadExplorer", "SENTENCE", "SENTENCE_EMBEDDINGS", "HEAD_W_QUERY", "HEAD_W_KEY"]
-
-_HERE = pathlib.Path(__file__).parent
 
 HEAD_DIM = 2                      # Dh: each head's queries and keys live in a plane
 MASK_MODES = ("none", "padding", "causal")
@@ -115,8 +113,8 @@ class MultiHeadExplorer(anywidget.AnyWidget):
     Refused values raise :class:`ExplorerValueError` naming the trait and leave the state unchanged.
     """
 
-    _esm = _HERE / "multihead.js"
-    _css = _HERE / "multihead.css"
+    _esm = join_esm("multihead.js")
+    _css = join_css("multihead.css")
 
     tokens = List(Unicode(), default_value=SENTENCE).tag(sync=True)
     embeddings = List(List(Float()), default_value=SENTENCE_EMBEDDINGS).tag(sync=True)

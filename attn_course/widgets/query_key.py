@@ -1,6 +1,7 @@
 """QueryKeyExplorer: drag a query and keys on a plane, watch the softmax weights follow.
 
-The ES module beside this file (query_key.js) draws the plane and computes the
+The ES module beside this file (query_key.js, joined with the shared code it
+imports by :mod:`attn_course.widgets._esm`) draws the plane and computes the
 weights and the output itself, in the browser, so the explorer stays live in the
 static book with no kernel. This class holds the same state as traits and
 computes the same numbers with the reference maths,
@@ -9,7 +10,6 @@ computes the same numbers with the reference maths,
 
 from __future__ import annotations
 
-import pathlib
 import string
 from collections.abc import Sequence
 
@@ -20,10 +20,9 @@ from traitlets import Enum, Float, Int, List, Unicode, Union, observe, validate
 
 from attn_course.attention import dot_product_attention
 from attn_course.widgets._base import ExplorerValueError, is_real, vector
+from attn_course.widgets._esm import join_css, join_esm
 
 __all__ = ["QueryKeyExplorer"]
-
-_HERE = pathlib.Path(__file__).parent
 
 
 def _scale(value: object) -> float:
@@ -80,8 +79,8 @@ class QueryKeyExplorer(anywidget.AnyWidget):
     Refused values raise :class:`ExplorerValueError` and leave the state unchanged.
     """
 
-    _esm = _HERE / "query_key.js"
-    _css = _HERE / "query_key.css"
+    _esm = join_esm("query_key.js")
+    _css = join_css("query_key.css")
 
     query = List(Float(), default_value=[1.0, 0.5]).tag(sync=True)
     key_vectors = List(List(Float()), default_value=[[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]).tag(sync=True)

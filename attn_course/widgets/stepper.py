@@ -5,13 +5,13 @@ over the source tokens, the token chosen and (if given) the top candidates with
 their probabilities. The decodings are computed once, in Python (at build time in
 the book), and stored as traits; the ES module beside this file (stepper.js) draws
 everything from them, in the browser, so stepping works in the static book with no
-kernel. :func:`describe_step` is the reference for what the view says at each step.
+kernel (stepper.js is joined with the shared code it imports by
+:mod:`attn_course.widgets._esm`). :func:`describe_step` is the reference for what the view says at each step.
 """
 
 from __future__ import annotations
 
 import math
-import pathlib
 from collections.abc import Sequence
 
 import anywidget
@@ -21,10 +21,9 @@ from traitlets import Int, List, Unicode, observe, validate
 
 from attn_course.data import EOS, EOS_ID, PAD_ID, SOS_ID
 from attn_course.widgets._base import ExplorerValueError, fmt, is_real
+from attn_course.widgets._esm import join_css, join_esm
 
 __all__ = ["DecodingStepper", "describe_step"]
-
-_HERE = pathlib.Path(__file__).parent
 
 TOP_K = 3                # candidates listed at each step by from_model
 ROW_SUM_TOL = 1e-4       # each step's weights must sum to 1 within this
@@ -153,8 +152,8 @@ class DecodingStepper(anywidget.AnyWidget):
     Build one from a trained model with :meth:`from_model`.
     """
 
-    _esm = _HERE / "stepper.js"
-    _css = _HERE / "stepper.css"
+    _esm = join_esm("stepper.js")
+    _css = join_css("stepper.css")
 
     examples = List(default_value=[_DEMO]).tag(sync=True)       # checked by _check_examples
     example = Int(0).tag(sync=True)

@@ -1,25 +1,22 @@
 """The multi-head explorer without a kernel or a browser: its weights equal a real
 MultiHeadAttention layer's and a hand computation for every mask; the ES module's
-maths (run under node) equals the Python reference; bad values are refused."""
+maths (run under node) equals the Python reference; bad values are refused; its view,
+rendered in a fake DOM, shows the same numbers, answers the keyboard, the pointer and
+the chips, and marks every focusable control for JupyterLab; the joined module
+(what anywidget loads) behaves as its source."""
 
 from __future__ import annotations
 
-import json
 import math
-import pathlib
-import shutil
-import subprocess
 
 import pytest
 import torch
+from support.node import requires_node, run_module
 
-import attn_course.widgets
 from attn_course.attention import causal_mask, masked_softmax, padding_mask
 from attn_course.layers import MultiHeadAttention
+from attn_course.widgets import ExplorerValueError
 from attn_course.widgets.multihead import HEAD_W_KEY, HEAD_W_QUERY, SENTENCE, SENTENCE_EMBEDDINGS, MultiHeadExplorer
-from attn_course.widgets.query_key import ExplorerValueError
-
-WIDGETS = pathlib.Path(attn_course.widgets.__file__).parent
 INPUTS = ["tokens", "embeddings", "w_query", "w_key", "b_query", "b_key", "head", "query_index",
           "query_offset", "mask_mode", "padding_length"]
 MASKS = [("none", 6), ("padding", 4), ("padding", 1), ("causal", 6)]   # (mask_mode, padding_length)
@@ -224,27 +221,10 @@ def test_refused_constructor_and_layers():
 
 
 def test_results_are_read_only():
-    with pytest.raises(Exception, match="read-only"):
-        MultiHeadExplorer().average = [1.0] * 6
-
-
-def test_esm_and_css_come_from_the_package_files():
     explorer = MultiHeadExplorer()
-    esm, css = (WIDGETS / "multihead.js").read_text(), (WIDGETS / "multihead.css").read_text()
-    assert explorer._esm == esm and "export default" in esm and "export function attendAll" in esm
-    assert explorer._css == css and ".mh-explorer" in css
-    state = explorer.get_state()
-    assert state["_esm"] == esm and state["_css"] == css
+    with pytest.raises(Exception, match="read-only"):
+        explorer.average = [1.0] * 6
     assert "keys" not in explorer.trait_names(sync=True)   # never shadow Widget.keys
-
-
-def test_every_focusable_element_suppresses_lab_shortcuts():
-    esm = (WIDGETS / "multihead.js").read_text()
-    # the radio inputs (one creation site), the range input and the query handle are the only focusable elements
-    assert esm.count('"data-lm-suppress-shortcuts": ""') == 3
-    assert esm.count('type: "radio"') == 1 and esm.count('type: "range"') == 1 and esm.count("tabindex: 0") == 1
-    assert esm.count('html("input"') == 2
-    assert not any(f'html("{tag}"' in esm for tag in ("button", "a", "select", "textarea", "summary"))
 
 
 # ---- The ES module's maths under node --------------------------------------------
@@ -268,35 +248,190 @@ def js_cases() -> list[dict]:
                                                            "describe": e.describe()} for e in cases]
 
 
-NODE = shutil.which("node")
-
-
-@pytest.mark.skipif(NODE is None, reason="node is not installed: cannot run the ES module's maths")
-def test_js_maths_equals_python(tmp_path):
-    # The module has no package.json saying "type": "module", so give node a .mjs copy.
-    module = tmp_path / "multihead.mjs"
-    module.write_bytes((WIDGETS / "multihead.js").read_bytes())
-    harness = tmp_path / "harness.mjs"
-    harness.write_text(
-        f"import view, {{ attendAll, describe, maskedSoftmax, keyMask }} from {json.dumps(module.as_uri())};\n"
-        "import { readFileSync } from 'node:fs';\n"
-        "const cases = JSON.parse(readFileSync(process.argv[2], 'utf8'));\n"
-        "const results = cases.map((t) => { const r = attendAll(t); return { weights: r.weights, average: r.average, "
-        "describe: describe(t, r) }; });\n"
-        "const extra = { fullyMasked: maskedSoftmax([0.3, -1, 2], [false, false, false]),\n"
-        "  noPadding: keyMask('padding', 3, 0, 0), causal: keyMask('causal', 4, 1, 4), none: keyMask('none', 2, 0, 1) };\n"
-        "console.log(JSON.stringify({ results, extra, render: typeof view.render }));\n"
-    )
+@requires_node
+def test_js_maths_equals_python():
     cases = js_cases()
-    (tmp_path / "cases.json").write_text(json.dumps(cases))
-    done = subprocess.run([NODE, str(harness), str(tmp_path / "cases.json")],
-                          capture_output=True, text=True, timeout=30, check=False)
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
-    assert answer["render"] == "function"
+    answer = run_module("multihead.js", """
+        const { attendAll, describe, maskedSoftmax, keyMask } = module;
+        const results = data.map((t) => { const r = attendAll(t); return { weights: r.weights, average: r.average, describe: describe(t, r) }; });
+        const extra = { fullyMasked: maskedSoftmax([0.3, -1, 2], [false, false, false]),
+          noPadding: keyMask("padding", 3, 0, 0), causal: keyMask("causal", 4, 1, 4), none: keyMask("none", 2, 0, 1) };
+        print({ results, extra, render: typeof view.render });
+    """, cases)
+    assert answer["render"] == "function"                        # importing it touched no DOM
     for case, js in zip(cases, answer["results"], strict=True):
         assert_close(js["weights"], case["weights"], 1e-9)
         assert_close(js["average"], case["average"], 1e-9)
         assert js["describe"] == case["describe"]
     assert answer["extra"] == {"fullyMasked": [0, 0, 0], "noPadding": [False] * 3,
                                "causal": [True, True, False, False], "none": [True, True]}
+
+
+# ---- The view, in a fake DOM ----------------------------------------------------------
+
+def traits(explorer) -> dict:
+    """What the view receives: the synced traits, without anywidget's own."""
+    return {name: getattr(explorer, name) for name in (*INPUTS, "weights", "average")}
+
+
+READ = """
+    const read = (el) => ({
+      readout: el.querySelector(".mh-readout").textContent,
+      live: el.querySelector(".mh-readout").getAttribute("aria-live"),
+      rows: all(el, ".mh-bar-row[data-head]").map((r) => ({ head: r.dataset.head, selected: r.classList.contains("mh-selected"),
+        label: r.getAttribute("aria-label"), weights: all(r, ".mh-bar").map((c) => Number(c.dataset.weight)),
+        masked: all(r, ".mh-bar").map((c) => c.classList.contains("mh-masked")) })),
+      checked: all(el, "input").filter((i) => i.checked).map((i) => [i.className, i.value]),
+      plane: el.querySelector(".mh-plane").getAttribute("aria-label"),
+      handle: el.querySelector(".mh-query").getAttribute("aria-label"),
+      average: el.querySelector(".mh-plane").classList.contains("mh-average"),
+      keyArrows: all(el, ".mh-key-arrow").length,
+    });
+    const calls = (model) => model.calls.splice(0);
+"""
+
+
+@requires_node
+def test_every_focusable_control_is_marked_for_lab_and_there_is_one_range_input():
+    js = run_module("multihead.js", """
+        const { el } = mount(view, data);
+        print(focusable(el).map((e) => ({ tag: e.tagName, type: e.getAttribute("type"), cls: e.className,
+            tabindex: e.getAttribute("tabindex"), marked: e.getAttribute("data-lm-suppress-shortcuts") })));
+    """, traits(MultiHeadExplorer()))
+    assert all(e["marked"] == "" for e in js), js              # on the element itself, as JupyterLab looks for it
+    radios = [e for e in js if e["type"] == "radio"]
+    assert [e["cls"] for e in radios] == ["mh-token"] * 6 + ["mh-head"] * 3 + ["mh-mask"] * 3
+    assert [e["type"] for e in js if e["tag"] == "INPUT" and e["type"] != "radio"] == ["range"]
+    assert [e for e in js if e["tabindex"] == "0"] == [e for e in js if "mh-query" in e["cls"]]   # the query's handle
+    assert len(js) == 12 + 1 + 1 and not any(e["tag"] in ("BUTTON", "SELECT", "TEXTAREA", "A") for e in js)
+
+
+@requires_node
+@pytest.mark.parametrize("head, mode", [(0, "none"), (1, "causal"), (-1, "padding")])
+def test_the_view_shows_what_python_computes(head, mode):
+    explorer = MultiHeadExplorer(head=head, mask_mode=mode, padding_length=4, query_index=3,
+                                 query_offset=[0.25, -0.5] if head >= 0 else [0.0, 0.0])
+    js = run_module("multihead.js", READ + "const { el } = mount(view, data); print(read(el));", traits(explorer))
+    assert js["readout"] == explorer.describe() and js["live"] == "polite"
+    rows = {r["head"]: r for r in js["rows"]}
+    for h, row in enumerate(explorer.weights):
+        assert_close(rows[str(h)]["weights"], row, 1e-12)
+        assert rows[str(h)]["selected"] == (h == head)
+    assert_close(rows["average"]["weights"], explorer.average, 1e-12)
+    allowed = explorer.key_mask().tolist()
+    assert rows["average"]["masked"] == [not ok for ok in allowed]
+    assert ["mh-head", str(head)] in js["checked"] and ["mh-mask", mode] in js["checked"] and ["mh-token", "3"] in js["checked"]
+    assert js["average"] == (head < 0)
+    if head < 0:
+        assert js["plane"] == "No plane for the average of the 2 heads; pick a head." and js["keyArrows"] == 0
+    else:
+        assert js["plane"].startswith(f"Plane of head {head + 1}. Query 'on' at (")
+        assert js["handle"].startswith(f"query 'on' of head {head + 1} at (") and js["keyArrows"] >= 1
+
+
+@requires_node
+def test_keyboard_moves_the_query_and_0_puts_it_back():
+    explorer = MultiHeadExplorer(head=1)
+    moved = MultiHeadExplorer(head=1, query_offset=[0.25, -0.05])
+    js = run_module("multihead.js", READ + """
+        const { el, model } = mount(view, data);
+        const handle = el.querySelector(".mh-query"), steps = [];
+        const press = (key, init = {}) => {
+          const e = event("keydown", { key, ...init });
+          handle.dispatchEvent(e);
+          steps.push({ prevented: e.defaultPrevented, calls: calls(model), view: read(el) });
+        };
+        handle.focus();
+        press("ArrowRight"); press("ArrowDown", { shiftKey: true }); press("ArrowUp", { altKey: true }); press("x"); press("0");
+        model.receive({ head: -1 });                           // the average: no query to move
+        press("ArrowRight");
+        print(steps);
+    """, traits(explorer))
+    assert js[0]["calls"][0] == ["set", "query_offset", [0.25, 0]] and js[0]["calls"][-1] == ["save"] and js[0]["prevented"]
+    assert js[1]["calls"][0] == ["set", "query_offset", [0.25, -0.05]]
+    sent = {c[1]: c[2] for c in js[1]["calls"] if c[0] == "set"}
+    assert_close(sent["weights"], moved.weights, 1e-9)
+    assert_close(sent["average"], moved.average, 1e-9)
+    assert js[1]["view"]["readout"] == moved.describe()
+    assert js[2]["calls"] == [] and not js[2]["prevented"]           # Alt: the browser's or Lab's key
+    assert js[3]["calls"] == [] and not js[3]["prevented"]
+    assert js[4]["calls"][0] == ["set", "query_offset", [0, 0]] and js[4]["view"]["readout"] == explorer.describe()
+    assert js[5]["calls"] == [] and not js[5]["prevented"]
+
+
+@requires_node
+def test_chips_and_slider_set_the_traits():
+    explorer = MultiHeadExplorer(query_offset=[0.5, 0.5])
+    js = run_module("multihead.js", READ + """
+        const { el, model } = mount(view, data);
+        const steps = [];
+        const pick = (cls, value) => {
+          const input = el.querySelector(`.${cls}[value="${value}"]`);
+          input.checked = true;
+          input.dispatchEvent(event("change"));
+          steps.push({ calls: calls(model), view: read(el) });
+        };
+        pick("mh-head", 1); pick("mh-token", 5); pick("mh-mask", "padding");
+        const slider = el.querySelector('input[type="range"]');
+        slider.value = "3"; slider.dispatchEvent(event("input"));
+        steps.push({ calls: calls(model), view: read(el), valuetext: slider.getAttribute("aria-valuetext") });
+        pick("mh-head", -1);
+        print(steps);
+    """, traits(explorer))
+    assert js[0]["calls"][:2] == [["set", "head", 1], ["set", "query_offset", [0, 0]]]   # another head: the move is undone
+    assert js[1]["calls"][:2] == [["set", "query_index", 5], ["set", "query_offset", [0, 0]]]
+    assert js[2]["calls"][0] == ["set", "mask_mode", "padding"]
+    assert js[3]["calls"][0] == ["set", "padding_length", 3] and js[3]["valuetext"] == "3 real tokens, 3 padding"
+    expected = MultiHeadExplorer(head=1, query_index=5, mask_mode="padding", padding_length=3)
+    assert js[3]["view"]["readout"] == expected.describe()
+    assert js[4]["view"]["average"] and js[4]["view"]["readout"] == MultiHeadExplorer(
+        head=-1, query_index=5, mask_mode="padding", padding_length=3).describe()
+
+
+@requires_node
+def test_pointer_drags_the_query_and_the_readout_speaks_once_at_the_end():
+    js = run_module("multihead.js", READ + """
+        const { el, model, document } = mount(view, data);
+        document.layout = () => ({ left: 0, top: 0, width: 396, height: 396 });   // the drawing at full size
+        const plane = el.querySelector(".mh-plane");
+        plane.dispatchEvent(event("pointerdown", { clientX: 198, clientY: 198, pointerId: 2 }));  // the origin
+        const during = { calls: calls(model), live: read(el).live, focused: document.activeElement.className };
+        plane.dispatchEvent(event("pointermove", { clientX: 198 + 34, clientY: 198, pointerId: 2 }));
+        const moved = calls(model);
+        plane.dispatchEvent(event("pointerup", { pointerId: 2 }));
+        const after = read(el).live;
+        model.receive({ head: -1 });
+        plane.dispatchEvent(event("pointerdown", { clientX: 100, clientY: 100, pointerId: 3 }));   // the average: nothing to drag
+        print({ during, moved, after, average: calls(model) });
+    """, traits(MultiHeadExplorer(head=0, query_index=2)))
+    projected = (torch.tensor(SENTENCE_EMBEDDINGS[2]) @ torch.tensor(HEAD_W_QUERY[0])).tolist()   # walk's query, head 1
+    assert js["during"]["calls"][0] == ["set", "query_offset", [-projected[0], -projected[1]]]   # dragged to the origin
+    assert js["during"]["live"] == "off" and "mh-query" in js["during"]["focused"]
+    assert js["moved"][0][:2] == ["set", "query_offset"] and js["after"] == "polite"
+    assert js["average"] == []
+
+
+DRIVE = READ + """
+    const { el, model, document } = mount(view, data);
+    document.layout = () => ({ left: 0, top: 0, width: 396, height: 396 });
+    const handle = el.querySelector(".mh-query"), log = [];
+    const record = () => log.push({ view: read(el), calls: calls(model), dom: snapshot(el) });
+    handle.focus(); handle.dispatchEvent(event("keydown", { key: "ArrowLeft" })); record();
+    const chip = el.querySelector('.mh-mask[value="causal"]'); chip.checked = true; chip.dispatchEvent(event("change")); record();
+    el.querySelector(".mh-plane").dispatchEvent(event("pointerdown", { clientX: 300, clientY: 90, pointerId: 1 })); record();
+    model.receive({ tokens: ["a", "b", "c"], embeddings: [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 1]], query_index: 1,
+      padding_length: 3, w_query: [[[1, 0], [0, 1], [1, 1], [0, 0]]], w_key: [[[1, 0], [0, 1], [1, 1], [0, 0]]],
+      b_query: [[0, 0]], b_key: [[0, 0]], head: 0 }); record();
+    print({ exports: Object.keys(module).sort(), log });
+"""
+
+
+@requires_node
+def test_the_joined_module_is_self_contained_and_behaves_as_its_source():
+    """anywidget receives _esm, the module joined with shared/: alone in a folder it imports, exports
+    what the tests use and renders and answers exactly as the source files do."""
+    explorer = MultiHeadExplorer(head=1)
+    source = run_module("multihead.js", DRIVE, traits(explorer))
+    joined = run_module("multihead.js", DRIVE, traits(explorer), source=explorer._esm)
+    assert joined["exports"] == ["attendAll", "default", "describe", "headWeights", "keyMask", "maskedSoftmax", "project"]
+    assert joined == source

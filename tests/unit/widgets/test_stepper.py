@@ -1,27 +1,27 @@
 """The decoding stepper without a kernel or a browser: traits, validation, decodings
 built from a model (equal to ``model.translate`` and to an independent teacher-forced
-pass), and the ES module's helpers (run under node) equal to the Python reference."""
+pass), the ES module's helpers (run under node) equal to the Python reference, and its
+view, rendered in a fake DOM: it says what Python says, steps with the buttons, the
+slider, the grid and the keys, and marks every focusable control for JupyterLab; the
+joined module (what anywidget loads) behaves as its source."""
 
 from __future__ import annotations
 
 import copy
 import json
 import math
-import pathlib
-import shutil
-import subprocess
 
 import pytest
 import torch
+from support.node import requires_node, run_module
 
-import attn_course.widgets
-from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, addition_pairs, encode_pairs, word_pairs
+from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
 from attn_course.models import Seq2SeqConfig
+from attn_course.tasks import addition_pairs, word_pairs
 from attn_course.train import build_model
 from attn_course.widgets import DecodingStepper, ExplorerValueError
+from attn_course.widgets._base import fmt
 from attn_course.widgets.stepper import describe_step
-
-WIDGETS = pathlib.Path(attn_course.widgets.__file__).parent
 
 
 def example(source="16+75", output=("9", "1", "</s>"), target=None, top=None, weights=None):
@@ -149,25 +149,10 @@ def test_refused_constructor_and_grouped_changes():
     assert (stepper.example, stepper.step) == (0, 0)          # rolled back together
 
 
-def test_esm_and_css_come_from_the_package_files():
+def test_state_is_plain_json_and_keys_is_not_a_trait():
     stepper = DecodingStepper()
-    esm, css = (WIDGETS / "stepper.js").read_text(), (WIDGETS / "stepper.css").read_text()
-    assert stepper._esm == esm and "export default" in esm and "export function describeStep" in esm
-    assert stepper._css == css and ".ds-stepper" in css
-    state = stepper.get_state()
-    assert state["_esm"] == esm and state["_css"] == css
+    json.dumps(stepper.get_state()["examples"])               # plain JSON for the page's widget state
     assert "keys" not in stepper.trait_names(sync=True)       # never shadow Widget.keys
-    json.dumps(state["examples"])                              # plain JSON for the page's widget state
-
-
-def test_every_focusable_element_suppresses_lab_shortcuts():
-    esm = (WIDGETS / "stepper.js").read_text()
-    # The select, the buttons (one helper makes all four), the range input and the figure (tabindex).
-    assert esm.count("...FOCUSABLE") == 4
-    for made in ('element("select", { class: "ds-select", ...FOCUSABLE', 'element("button", { type: "button"',
-                 'type: "range", class: "ds-slider"', 'class: "ds-figure", tabindex: 0, role: "group", ...FOCUSABLE'):
-        assert made in esm
-    assert esm.count("tabindex") == 1 and esm.count('element("button"') == 1
 
 
 # ---- From a model ---------------------------------------------------------------
@@ -270,9 +255,6 @@ def test_from_model_refuses_models_without_attention_and_bad_arguments():
 
 # ---- The ES module's helpers equal Python's, under node -----------------------------
 
-NODE = shutil.which("node")
-
-
 def js_cases():
     model, pairs = tiny_model()
     built = DecodingStepper.from_model(model, [s for s, _ in pairs[:2]], [t for _, t in pairs[:2]], max_len=5)
@@ -289,32 +271,20 @@ def js_cases():
     return cases
 
 
-@pytest.mark.skipif(NODE is None, reason="node is not installed: cannot run the ES module's helpers")
-def test_js_helpers_equal_python(tmp_path):
-    # The module has no package.json saying "type": "module", so give node a .mjs copy.
-    module = tmp_path / "stepper.mjs"
-    module.write_bytes((WIDGETS / "stepper.js").read_bytes())
-    harness = tmp_path / "harness.mjs"
-    harness.write_text(
-        "import fs from 'node:fs';\n"
-        f"import view, {{ describeStep, heatColour, cellText, fmt }} from {json.dumps(module.as_uri())};\n"
-        "const cases = JSON.parse(fs.readFileSync(0, 'utf8'));\n"
-        "const steps = cases.map(([e, t, sep]) => describeStep(e, t, sep));\n"
-        "const grid = Array.from({ length: 101 }, (_, i) => i / 100);\n"
-        "console.log(JSON.stringify({ steps, render: typeof view.render, colours: grid.map(heatColour),\n"
-        "  cells: [0, 0.004, 0.005, 0.125, 0.285, 0.995, 0.996, 1].map(cellText), fmt: [0.125, 0.285, 1e-9].map(fmt) }));\n"
-    )
+@requires_node
+def test_js_helpers_equal_python():
+    answer = run_module("stepper.js", """
+        const { describeStep, heatColour, cellText } = module;
+        const grid = Array.from({ length: 101 }, (_, i) => i / 100);
+        print({ steps: data.map(([e, t, sep]) => describeStep(e, t, sep)), render: typeof view.render,
+                colours: grid.map(heatColour), cells: [0, 0.004, 0.005, 0.125, 0.285, 0.995, 0.996, 1].map(cellText) });
+    """, js_cases())
     cases = js_cases()
-    done = subprocess.run([NODE, str(harness)], input=json.dumps(cases), capture_output=True, text=True,
-                          timeout=30, check=False)
-    assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
     assert answer["render"] == "function"                      # importing it touched no DOM
     for (e, t, sep), js in zip(cases, answer["steps"], strict=True):
         text, best = describe_step(e, t, sep)
         assert js["text"] == text and js["argmax"] == best and js["weight"] == e["weights"][t][best]
-    assert answer["cells"] == ["", "", ".01", ".13", ".28", ".99", "1", "1"]
-    assert answer["fmt"] == ["0.13", "0.28", "0.00"]           # toFixed on the exact binary value, as fmt()
+    assert answer["cells"] == ["", "", ".01", ".13", ".28", ".99", "1", "1"]   # toFixed on the exact binary value
 
     # The weights' colours: lightness falls steadily from white, and the ink on every cell
     # (black or white) reaches WCAG AA contrast for text (4.5).
@@ -330,3 +300,122 @@ def test_js_helpers_equal_python(tmp_path):
         ink = luminance(c["ink"])
         ratio = (max(lum, ink) + 0.05) / (min(lum, ink) + 0.05)
         assert ratio >= 4.5, f"ink {c['ink']} on {c['fill']}: contrast {ratio:.2f}"
+
+
+# ---- The view, in a fake DOM ----------------------------------------------------------
+
+def traits(stepper) -> dict:
+    return {name: getattr(stepper, name) for name in ("examples", "example", "step", "separator", "title")}
+
+
+READ = """
+    const read = (el) => ({
+      readout: el.querySelector(".ds-readout").textContent,
+      position: el.querySelector(".ds-position").textContent,
+      disabled: all(el, ".ds-button").map((b) => b.getAttribute("aria-disabled")),
+      cells: all(el, ".ds-cell").map((c) => [Number(c.dataset.weight), c.querySelector(".ds-value").textContent,
+                                            c.classList.contains("ds-argmax"), c.getAttribute("aria-label")]),
+      tokens: all(el, ".ds-tokens .ds-token").map((t) => t.textContent),
+      candidates: all(el, ".ds-candidate").map((c) => [c.querySelector(".ds-token").textContent, c.dataset.probability ?? null]),
+      target: [el.querySelector(".ds-target").hidden, el.querySelector(".ds-target").textContent],
+      title: [el.querySelector(".ds-title").hidden, el.querySelector(".ds-title").textContent],
+      options: all(el, "option").map((o) => o.textContent),
+    });
+    const calls = (model) => model.calls.splice(0);
+"""
+
+
+def two_examples(**kwargs) -> DecodingStepper:
+    return DecodingStepper(examples=[example(top=TOP, target="91"), example("a b", ["x", " ", "</s>"], target="x ")],
+                           **kwargs)
+
+
+@requires_node
+def test_every_focusable_control_is_marked_for_lab_and_there_is_one_range_input():
+    js = run_module("stepper.js", """
+        const { el } = mount(view, data);
+        print(focusable(el).map((e) => ({ tag: e.tagName, type: e.getAttribute("type"), cls: e.className,
+            tabindex: e.getAttribute("tabindex"), marked: e.getAttribute("data-lm-suppress-shortcuts") })));
+    """, traits(two_examples()))
+    assert all(e["marked"] == "" for e in js), js              # on the element itself, as JupyterLab looks for it
+    assert [e["tag"] for e in js] == ["SELECT", "BUTTON", "BUTTON", "INPUT", "BUTTON", "BUTTON", "DIV"]
+    assert [e["type"] for e in js if e["tag"] == "INPUT"] == ["range"]
+    assert [e["cls"] for e in js if e["tabindex"] == "0"] == ["ds-figure"]      # the grid takes the arrow keys
+
+
+@requires_node
+def test_the_view_shows_what_python_says():
+    stepper = two_examples(step=2, title="sums")
+    js = run_module("stepper.js", READ + "const { el } = mount(view, data); print(read(el));", traits(stepper))
+    e = stepper.examples[0]
+    assert js["readout"] == stepper.describe() and js["position"] == "step 3 / 3"
+    assert js["disabled"] == ["false", "false", "true", "true"]
+    assert [c[0] for c in js["cells"]] == e["weights"][2]
+    best = describe_step(e, 2)[1]
+    assert [c[2] for c in js["cells"]] == [j == best for j in range(5)]
+    assert js["cells"][best][3] == f"input '{e['source'][best]}' at position {best + 1}: weight {fmt(e['weights'][2][best])}"
+    assert js["tokens"] == ["9", "1", "</s>"] and js["candidates"] == [["</s>", "1"]]
+    assert js["target"] == [False, "expected 91 \u2713 the output matches"]
+    assert js["title"] == [False, "sums"] and js["options"] == ["1. 16+75", "2. a b"]
+
+
+@requires_node
+def test_buttons_slider_grid_and_keys_step_and_send_the_step():
+    js = run_module("stepper.js", READ + """
+        const { el, model } = mount(view, data);
+        const figure = el.querySelector(".ds-figure"), slider = el.querySelector('input[type="range"]'), steps = [];
+        const note = (what, e = null) => steps.push({ what, calls: calls(model), prevented: e?.defaultPrevented ?? null,
+                                                      view: read(el) });
+        const key = (target, k, init = {}) => { const e = event("keydown", { key: k, ...init }); target.dispatchEvent(e); note(k, e); };
+        el.querySelector(".ds-next").click(); note("next");
+        el.querySelector(".ds-last").click(); note("last");
+        el.querySelector(".ds-next").click(); note("next at the end");
+        el.querySelector(".ds-first").click(); note("first");
+        figure.focus();
+        key(figure, "ArrowRight"); key(figure, "End"); key(figure, "Home"); key(figure, "ArrowLeft");
+        key(figure, "ArrowRight", { metaKey: true });
+        key(slider, "ArrowRight");                                 // the slider moves itself
+        slider.value = "2"; slider.dispatchEvent(event("input")); note("slider");
+        all(el, ".ds-heat")[5].click(); note("grid row 2");           // S=5: the 6th cell is in step 2's row
+        const select = el.querySelector("select");
+        select.value = "1"; select.dispatchEvent(event("change")); note("example 2");
+        print(steps);
+    """, traits(two_examples()))
+    by = {}
+    for s in js:
+        by.setdefault(s["what"], s)                            # the first of each
+    assert by["next"]["calls"] == [["set", "step", 1], ["save"]] and by["next"]["view"]["position"] == "step 2 / 3"
+    assert by["last"]["calls"] == [["set", "step", 2], ["save"]]
+    assert by["next at the end"]["calls"] == []
+    assert by["first"]["calls"] == [["set", "step", 0], ["save"]]
+    assert by["ArrowRight"]["calls"] == [["set", "step", 1], ["save"]] and by["ArrowRight"]["prevented"]
+    assert by["End"]["calls"][0] == ["set", "step", 2] and by["Home"]["calls"][0] == ["set", "step", 0]
+    assert by["ArrowLeft"]["calls"] == [] and by["ArrowLeft"]["prevented"]     # at the first step already
+    moves = [s for s in js if s["what"] == "ArrowRight"]
+    assert [m["calls"] for m in moves[1:]] == [[], []] and not any(m["prevented"] for m in moves[1:])  # Meta; the slider
+    assert by["slider"]["calls"] == [["set", "step", 2], ["save"]]
+    assert by["grid row 2"]["calls"] == [["set", "step", 1], ["save"]]
+    assert by["example 2"]["calls"] == [["set", "example", 1], ["set", "step", 0], ["save"]]
+    stepper = two_examples(example=1)
+    assert by["example 2"]["view"]["readout"] == stepper.describe() and by["example 2"]["view"]["tokens"] == ["x"]
+
+
+DRIVE = READ + """
+    const { el, model } = mount(view, data);
+    const log = [], record = () => log.push({ view: read(el), calls: calls(model), dom: snapshot(el) });
+    el.querySelector(".ds-figure").dispatchEvent(event("keydown", { key: "End" })); record();
+    el.querySelector(".ds-prev").click(); record();
+    model.receive({ example: 1, step: 2, separator: " ", title: "" }); record();
+    print({ exports: Object.keys(module).sort(), log });
+"""
+
+
+@requires_node
+def test_the_joined_module_is_self_contained_and_behaves_as_its_source():
+    """anywidget receives _esm, the module joined with shared/: alone in a folder it imports, exports
+    what the tests use and renders and answers exactly as the source files do."""
+    stepper = two_examples(title="demo")
+    source = run_module("stepper.js", DRIVE, traits(stepper))
+    joined = run_module("stepper.js", DRIVE, traits(stepper), source=stepper._esm)
+    assert joined["exports"] == ["argmax", "cellText", "default", "describeStep", "heatColour", "probabilityText", "shown"]
+    assert joined == source
