@@ -5,6 +5,7 @@ in Python and JS), the plane's helpers, and the card."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,15 @@ def test_each_explorer_gets_one_joined_module_and_style_sheet(name):
     assert css.index(".ex-card {") < css.index(root)                # the shared sheet first, the explorer's after
     assert css.count(".ex-card {") == 1
     assert "keys" not in explorer.trait_names(sync=True)          # never shadow Widget.keys
+
+
+def test_every_front_end_file_ships_with_the_package():
+    """pip install (not only -e) must carry every file the joiner reads: pyproject's package-data."""
+    pyproject = tomllib.loads((WIDGETS.parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["attn_course.widgets"]
+    shipped = {p for pattern in patterns for p in WIDGETS.glob(pattern)}       # as setuptools globs them
+    files = {p for p in WIDGETS.rglob("*") if p.suffix in (".js", ".css", ".json")}
+    assert files and files <= shipped, sorted(p.relative_to(WIDGETS).as_posix() for p in files - shipped)
 
 
 def write(folder: Path, files: dict[str, str]) -> None:
