@@ -1,180 +1,205 @@
 """The engine behind attn_course.check: run a learner's function safely and say what is wrong.
 
-Each exercise is a list of seeded :class:`Case` objects. :func:`run` calls the
-learner's function on fresh copies of each case's inputs and stops at the first
-problem, in this order: not attempted, an exception, the type, dtype and shape
-of the answer, NaN, a changed input, the values (naming a typical mistake when
-the answer matches one), then the gradients. It prints one line, records the
-result for ``check.progress()``, returns a bool, and never raises.
+Each exercise is a function that builds seeded :class:`Case` objects. :func:`run`
+calls the learner's function on fresh copies of each case's inputs and stops at
+the first problem, in this order: not attempted, an exception or a time-out, the
+type, kind, dtype and shape of the answer, NaN, a changed input, the values
+(naming a typical mistake when the answer matches one), then the gradients. It
+prints one line, records the result for ``check.progress()``, returns a bool, and
+never raises.
+
+What keeps the verdict honest, each in its own module:
+
+- **Originals** (:mod:`attn_course._originals`): the names the checkers rely on
+  are snapshotted at import and put back before a check and after each call of
+  the learner's code, with the global torch state and the output streams.
+- **A time limit** (:mod:`attn_course._time_limit`), ``check.TIME_LIMIT``
+  seconds per call of the learner's code.
+- **Blame** (:mod:`attn_course._blame`): whatever is raised while running or
+  checking the learner's code is reported as theirs, in one line that points at
+  their own line.
+
+The verdicts on an answer, :class:`Case` and :class:`Problem` are in
+:mod:`attn_course._verdicts`.
 """
 
 from __future__ import annotations
 
-import traceback
+import builtins
+import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from contextlib import nullcontext
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-PASS, FAIL, TODO = "✅", "❌", "✏️"
+from attn_course import _blame, _originals, _time_limit, _verdicts
+from attn_course._blame import InPlaceRecorder, blame_call, blame_checking, error_text
+from attn_course._originals import (GUARD, Session, allclose, clone, detach, enable_grad, grad, is_floating_point,
+                                    linspace, no_torch_function, protect, requires_grad_)
+from attn_course._time_limit import Limit, as_seconds, never_interrupt, time_out
+from attn_course._verdicts import (FAIL, PASS, TODO, Case, Problem, check_answer, check_form, not_callable,
+                                   plain)
+
+DEFAULT_TIME_LIMIT = 5.0       # seconds per call of the learner's function; check.TIME_LIMIT sets it
 _results: dict[str, bool | None] = {}   # None: not attempted yet
+_print = builtins.print                 # bound at import, like the originals the verdicts call
 
 
-@dataclass(frozen=True)
-class Case:
-    """One seeded input for a checker, the reference answer and typical wrong answers."""
-
-    args: tuple[object, ...]                     # tensors are copied for every call; others passed as they are
-    legend: tuple[str, ...]                      # name and shape legend of each argument, e.g. "keys (S, D)"
-    expected: Tensor
-    out_legend: str                              # shape legend of the answer
-    mistakes: Sequence[tuple[Tensor, str]] = field(default_factory=tuple)
-    compare: Callable[[Tensor], None] | None = None   # custom value check raising Problem (default: allclose)
+class _CheckerBug(Exception):
+    """The checker's own set-up failed: not the learner's fault."""
 
 
-class Problem(Exception):
-    """What is wrong with the learner's answer, as one line, with the icon to show."""
-
-    def __init__(self, message: str, icon: str = FAIL):
-        super().__init__(message)
-        self.icon = icon
-
-
-def _describe_args(case: Case) -> str:
-    return ", ".join(f"{leg} = {tuple(a.shape)}" if isinstance(a, Tensor) else leg
-                     for a, leg in zip(case.args, case.legend))
-
+# --- calling the learner's function, and checking its answer ------------------------------------
 
 def _copy(a: object, requires_grad: bool) -> object:
     if not isinstance(a, Tensor):
         return a
-    return a.detach().clone().requires_grad_(requires_grad and a.is_floating_point())
+    return requires_grad_(clone(detach(a)), requires_grad and is_floating_point(a))
 
 
-def _call(fn: Callable, case: Case, requires_grad: bool = False) -> tuple[object, tuple[Tensor, ...]]:
-    """Call fn on fresh copies of the case's inputs; turn any exception into a Problem."""
-    copies = tuple(_copy(a, requires_grad) for a in case.args)
+def _call(fn: Callable, case: Case, session: Session, seconds: float | None,
+          recorder: InPlaceRecorder | None = None) -> tuple[object, tuple[object, ...]]:
+    """Call fn on fresh copies of the case's inputs, in the learner's setting, under the time limit."""
+    copies = tuple(_copy(a, recorder is not None) for a in case.args)
+    limit, grad_mode = Limit(seconds), enable_grad() if recorder else nullcontext()
+    session.ours = recorder
     try:
-        return fn(*copies), copies
-    except NotImplementedError:
-        raise Problem("not attempted yet: replace `raise NotImplementedError` with your code.", TODO) from None
-    except (KeyboardInterrupt, SystemExit) as e:
-        raise Problem(f"your function stopped with {type(e).__name__}.") from None
-    except BaseException as e:  # the learner's code may raise anything
-        where = traceback.extract_tb(e.__traceback__)[-1]
-        line = f" (line {where.lineno}: `{where.line.strip()}`)" if where.line else ""
-        raise Problem(
-            f"your function raised {type(e).__name__}: {e}{line}. It was called with {_describe_args(case)}."
-        ) from None
+        try:
+            GUARD.reapply(session.earlier)     # judged in the learner's own setting
+            with (recorder or nullcontext()), grad_mode, limit:
+                got = fn(*copies)
+        finally:
+            session.tidy()
+    except BaseException as e:  # the learner's code may raise anything (after catching a time-out, too)
+        raise time_out(seconds) if limit.fired else blame_call(e, case, seconds, recorder is not None) from None
+    if limit.fired:             # it caught the time-out and returned anyway
+        raise time_out(seconds)
+    return got, copies
 
 
-def _check_form(got: object, case: Case) -> Tensor:
-    """Type, dtype, shape and finiteness of the answer."""
+def _checking(step: Callable[[], object], session: Session, seconds: float | None,
+              recorder: InPlaceRecorder | None = None) -> object:
+    """Run one step of checking the learner's answer; whatever it raises is the learner's (Problem)."""
+    try:
+        try:
+            with no_torch_function(), enable_grad():     # whatever grad mode the learner's notebook is in
+                return step()
+        finally:
+            session.tidy()
+    except Problem:
+        raise
+    except BaseException as e:
+        raise blame_checking(e, seconds, recorder) from None
+
+
+# --- the gradients ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Gradients:
+    """The reference's gradients of sum(weight * answer), computed before the learner's code runs."""
+
+    weight: Tensor
+    positions: tuple[int, ...]             # which arguments are differentiable
+    expected: tuple[Tensor, ...]
+
+
+def _reference_gradients(case: Case, reference: Callable) -> _Gradients:
+    inputs = tuple(_copy(a, True) for a in case.args)
     exp = case.expected
-    if got is None:
-        raise Problem("your function returned None: did you forget `return`?")
-    if isinstance(got, tuple) and got and isinstance(got[0], Tensor):
-        raise Problem(f"your function returned a tuple of {len(got)}; return one tensor of shape {case.out_legend}.")
-    if not isinstance(got, Tensor):
-        kind = type(got).__module__.split(".")[0] + "." + type(got).__name__
-        raise Problem(f"expected a torch.Tensor, got {kind}: keep to torch operations (no NumPy, no lists).")
-    if got.dtype != exp.dtype:
-        raise Problem(f"expected dtype {exp.dtype} (like the inputs), got {got.dtype}.")
-    if got.shape != exp.shape:
-        hint = ""
-        known = [h for w, h in case.mistakes if w.shape == got.shape and torch.allclose(got.detach(), w, atol=1e-5)]
-        if known:
-            hint = " " + known[0][0].upper() + known[0][1:]
-        elif got.shape == exp.shape[::-1] and got.dim() > 1:
-            hint = " It is transposed: check the order of your matrix product."
-        elif got.numel() == exp.numel():
-            hint = " Same number of elements: check which axis you reduce or squeeze."
-        raise Problem(
-            f"expected shape {case.out_legend} = {tuple(exp.shape)}, got {tuple(got.shape)} "
-            f"(inputs: {_describe_args(case)}).{hint}"
-        )
-    bad = ~torch.isfinite(got.detach())
-    if bad.any():
-        idx = tuple(bad.nonzero()[0].tolist())
-        raise Problem(f"the answer holds NaN or inf (first at index {idx}). torch.softmax is stable; exp/sum may overflow.")
-    return got
+    weight = linspace(-1.0, 1.0, exp.numel(), dtype=exp.dtype).reshape(exp.shape)
+    positions = tuple(i for i, a in enumerate(inputs) if isinstance(a, Tensor) and a.requires_grad)
+    expected = grad((reference(*inputs) * weight).sum(), [inputs[i] for i in positions])
+    return _Gradients(weight, positions, tuple(expected))
 
 
-def _check_values(got: Tensor, case: Case, atol: float = 1e-5) -> None:
-    exp = case.expected
-    if case.compare is not None:
-        return case.compare(got)
-    if not exp.is_floating_point():
-        if torch.equal(got, exp):
-            return
-        for wrong, hint in case.mistakes:
-            if wrong.shape == got.shape and torch.equal(got, wrong):
-                raise Problem(f"wrong values: {hint}")
-        idx = tuple((got != exp).nonzero()[0].tolist())
-        raise Problem(f"wrong values: first difference at index {idx}: expected {exp[idx].item()}, got {got[idx].item()}.")
-    if torch.allclose(got.detach(), exp, atol=atol, rtol=1e-4):
-        return
-    for wrong, hint in case.mistakes:
-        if wrong.shape == got.shape and torch.allclose(got.detach(), wrong, atol=atol, rtol=1e-4):
-            raise Problem(f"wrong values: {hint}")
-    diff = (got.detach() - exp).abs()
-    idx = tuple(torch.nonzero(diff == diff.max())[0].tolist())
-    raise Problem(
-        f"wrong values: largest difference {diff.max().item():.3g} at index {idx} "
-        f"(expected {exp[idx].item():.4f}, got {got[idx].item():.4f})."
-    )
+def _check_gradients(fn: Callable, case: Case, plan: _Gradients, adapt, session: Session,
+                     seconds: float | None) -> None:
+    recorder = InPlaceRecorder()
+    got, copies = _call(fn, case, session, seconds, recorder)
+
+    def gradients():
+        answer = plain(got, case)
+        answer = adapt(answer, case) if adapt is not None else answer
+        check_form(answer, case)
+        if not answer.requires_grad:
+            raise Problem("right values, but no gradient flows back to the inputs: avoid .detach(), .item(), .numpy().")
+        with Limit(seconds):        # the learner's own backward code, if any, runs in here
+            return grad((answer * plan.weight).sum(), [copies[i] for i in plan.positions], allow_unused=True)
+    found = _checking(gradients, session, seconds, recorder)
+    for i, g, r in zip(plan.positions, found, plan.expected):
+        if g is None or not allclose(g, r, atol=1e-4, rtol=1e-3):
+            raise Problem(f"right values, but the gradient with respect to {case.legend[i]} is wrong: "
+                          f"is some step detached?")
 
 
-def _check_unchanged(copies: tuple[Tensor, ...], case: Case) -> None:
-    for name, before, after in zip(case.legend, case.args, copies):
-        if isinstance(before, Tensor) and not torch.equal(before, after.detach()):
-            raise Problem(f"your function changed its input {name} in place (e.g. `x -= ...`, `x.exp_()`); work on a copy.")
+# --- one check, from start to the printed line --------------------------------------------------
+
+def _judge(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], reference: Callable | None,
+           adapt: Callable | None, time_limit: object, session: Session) -> str:
+    if not callable(fn):
+        raise Problem(not_callable(name, fn))
+    seconds = as_seconds(time_limit)
+    try:        # the expected answers, mistakes and gradients, before any of the learner's code runs
+        with no_torch_function(), enable_grad():
+            dtype = torch.get_default_dtype()
+            torch.set_default_dtype(torch.float32)
+            try:
+                cases = tuple(make_cases())
+                plan = _reference_gradients(cases[0], reference) if reference is not None else None
+            finally:
+                torch.set_default_dtype(dtype)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as e:
+        raise _CheckerBug(error_text(e)) from e
+    for case in cases:
+        got, copies = _call(fn, case, session, seconds)
+        _checking(lambda: check_answer(got, copies, case, adapt), session, seconds)
+    if plan is not None:
+        _check_gradients(fn, cases[0], plan, adapt, session, seconds)
+    extra = ", gradients included" if plan is not None else ""
+    return f"correct, on {len(cases)} test inputs{extra}."
 
 
-def _check_gradients(fn: Callable, case: Case, reference: Callable) -> None:
-    got, copies = _call(fn, case, requires_grad=True)
-    if not isinstance(got, Tensor) or not got.requires_grad:
-        raise Problem("right values, but no gradient flows back to the inputs: avoid .detach(), .item(), .numpy().")
-    weight = torch.linspace(-1.0, 1.0, got.numel(), dtype=got.dtype).reshape(got.shape)
-    differentiable = [i for i, a in enumerate(copies) if isinstance(a, Tensor) and a.requires_grad]
-    grads = torch.autograd.grad((got * weight).sum(), [copies[i] for i in differentiable], allow_unused=True)
-    ref_inputs = tuple(_copy(a, True) for a in case.args)
-    ref_grads = torch.autograd.grad((reference(*ref_inputs) * weight).sum(), [ref_inputs[i] for i in differentiable])
-    for name, g, r in zip([case.legend[i] for i in differentiable], grads, ref_grads):
-        if g is None or not torch.allclose(g, r, atol=1e-4, rtol=1e-3):
-            raise Problem(f"right values, but the gradient with respect to {name} is wrong: is some step detached?")
-
-
-def run(name: str, fn: object, cases: Sequence[Case], reference: Callable | None = None) -> bool:
-    """Run every check on every case; print one line; return whether all passed.
+def run(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], reference: Callable | None = None, *,
+        adapt: Callable[[Tensor, Case], Tensor] | None = None, time_limit: object = DEFAULT_TIME_LIMIT,
+        _restore: Callable[[], tuple[list, list[str]]] = GUARD.restore) -> bool:
+    """Check ``fn`` on the cases ``make_cases()`` builds; print one line; return whether all passed.
 
     reference: the differentiable reference function, for the gradient check (None: no gradients).
+    adapt: applied to each answer, once it is a plain tensor (e.g. padding it to a fixed width).
+    time_limit: seconds per call of fn; None for no limit.
     """
+    session, before, note = None, "", ""
     try:
-        if not callable(fn):
-            raise Problem(f"pass your function itself, e.g. check.{name}(my_function); got {type(fn).__name__}.")
-        for case in cases:
-            got, copies = _call(fn, case)
-            got = _check_form(got, case)
-            _check_unchanged(copies, case)
-            _check_values(got, case)
-        if reference is not None:
-            _check_gradients(fn, cases[0], reference)
+        try:
+            session = Session(*_restore())     # first of all: the original names back (bound at import)
+            message, icon, result = _judge(name, fn, make_cases, reference, adapt, time_limit, session), PASS, True
+        finally:
+            if session is not None:
+                before, note = session.close()
     except Problem as p:
-        print(f"{p.icon} {name}: {p}")
-        _results[name] = None if p.icon == TODO else False
-        return False
+        message, icon, result = str(p), p.icon, None if p.icon == TODO else False
+    except KeyboardInterrupt:
+        message, icon, result = "interrupted (KeyboardInterrupt) before the check finished.", FAIL, False
+    except _CheckerBug as bug:
+        message, icon, result = f"the checker itself hit {bug}. Please report it.", FAIL, False
     except BaseException as e:  # a bug in the checker must never crash the learner's kernel
-        print(f"{FAIL} {name}: the checker itself hit {type(e).__name__}: {e}. Please report it.")
-        _results[name] = False
-        return False
-    extra = ", gradients included" if reference is not None else ""
-    print(f"{PASS} {name}: correct, on {len(cases)} test inputs{extra}.")
-    _results[name] = True
-    return True
+        message, icon, result = f"the checker itself hit {error_text(e)}. Please report it.", FAIL, False
+    _results[name] = result
+    _print(f"{before}{icon} {name}: {message}{note}")
+    return result is True
 
 
 def status() -> dict[str, bool | None]:
     """The result of the last check of each exercise in this session (None: not attempted yet)."""
     return dict(_results)
+
+
+# The checker's own modules: everything in them is an original a check puts back, and the time limit
+# never interrupts their code.
+for _module in (_originals, _verdicts, _time_limit, _blame, sys.modules[__name__]):
+    protect(_module, everything=True)
+    never_interrupt(_module)

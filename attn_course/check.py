@@ -8,20 +8,38 @@ when the answer matches a typical mistake), then gradients. It returns True or
 False and never raises, whatever the learner's code does. It never prints the
 solution. The machinery is in :mod:`attn_course._checker`.
 
+Each call of the learner's function has ``TIME_LIMIT`` seconds (5 by default);
+a function that takes longer is stopped and reported ("is there an infinite
+loop?"), and the kernel stays usable. Change it with ``check.TIME_LIMIT = 20``
+(``None``: no limit). A function that catches the time-out itself (``except
+BaseException`` inside its loop) is stopped again every 0.1 s and still
+reported as too slow; one that swallows it forever needs the kernel's stop
+button or a restart.
+
+A checker cannot be fooled by replacing torch's functions or its own: it
+computes the expected answers before the learner's code runs, with the
+original functions, and puts back whatever names the learner's code replaced,
+saying so in its line (see :mod:`attn_course._checker`).
+
 ``progress()`` lists which exercises have passed in this session.
 """
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import Tensor
 
 from attn_course import _checker
-from attn_course._checker import FAIL, PASS, TODO, Case, Problem, run
+from attn_course._checker import run
+from attn_course._verdicts import FAIL, PASS, TODO, Case, Problem
 from attn_course.attention import dot_product_attention, masked_softmax, padding_mask
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
+from attn_course.models import Seq2SeqConfig
+from attn_course.train import build_model
 
 __all__ = [
     "attention_weights", "self_attention_output",              # self-attention
@@ -29,20 +47,48 @@ __all__ = [
     "peeky_input", "reverse_source",                           # the peeky encoder-decoder
     "masked_attention_weights", "context_vector",              # the attention encoder-decoder
     "additive_scores", "split_heads", "causal_mask",           # the three attention layers
-    "progress",
+    "progress", "TIME_LIMIT",
 ]
+_EXERCISES = tuple(n for n in __all__ if n not in ("progress", "TIME_LIMIT"))
+
+TIME_LIMIT: float | None = _checker.DEFAULT_TIME_LIMIT   # seconds per call of the learner's function
 
 
-def progress(names: Sequence[str] = ()) -> dict[str, bool]:
-    """Print and return which exercises have passed in this session (all checkers by default)."""
-    names = tuple(names) or tuple(n for n in __all__ if n != "progress")
+def progress(names: str | Sequence[str] | None = None) -> dict[str, bool]:
+    """Print and return which exercises have passed in this session: one name, a list, or all by default."""
+    if isinstance(names, str) or callable(names):
+        names = (names,)
+    try:
+        names = tuple(names or ()) or _EXERCISES
+    except TypeError:                  # not a list: one name
+        names = (names,)
+    names = tuple(n if isinstance(n, str) else str(getattr(n, "__name__", n)) for n in names)
     results = _checker.status()
     for n in names:
+        if n not in _EXERCISES:
+            print(f"❓ {n}: no such exercise; the exercises are {', '.join(_EXERCISES)}.")
+            continue
         r = results.get(n, "unchecked")
         icon, note = {True: (PASS, ""), False: (FAIL, ""), None: (TODO, " (not attempted yet)")}.get(
             r, ("·", " (not checked yet)"))
         print(f"{icon} {n}{note}")
     return {n: results.get(n) is True for n in names}
+
+
+def _exercise(make_cases: Callable[[], list[Case]], reference: Callable | None = None,
+              adapt: Callable[[Tensor, Case], Tensor] | None = None) -> Callable[[Callable], Callable[..., bool]]:
+    """Make the decorated function, which only gives the exercise its name, signature and docstring, into
+    the exercise's checker. Its cases, reference and the engine are bound here, at import: replacing
+    ``check._weights_reference`` or ``check.run`` later changes nothing."""
+    bound_run = run
+
+    def decorate(stub: Callable) -> Callable[..., bool]:
+        name = stub.__name__
+
+        def checker(fn):
+            return bound_run(name, fn, make_cases, reference, adapt=adapt, time_limit=TIME_LIMIT)
+        return functools.update_wrapper(checker, stub)
+    return decorate
 
 
 # --- chapter 1: self-attention --------------------------------------------------------
@@ -73,9 +119,9 @@ def _weights_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_weights_cases, _weights_reference)
 def attention_weights(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(query (D,), keys (S, D)) -> weights (S,)``: softmax of the dot products."""
-    return run("attention_weights", fn, _weights_cases(), _weights_reference)
 
 
 def _self_attention_reference(x: Tensor) -> Tensor:
@@ -100,9 +146,9 @@ def _self_attention_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_self_attention_cases, _self_attention_reference)
 def self_attention_output(fn: Callable[[Tensor], Tensor]) -> bool:
     """Check ``fn(X (N, D)) -> outputs (N, D)``: softmax(X Xᵀ) X, the softmax over each row."""
-    return run("self_attention_output", fn, _self_attention_cases(), _self_attention_reference)
 
 
 # --- the vanilla encoder-decoder ------------------------------------------------------------
@@ -128,15 +174,12 @@ def _teacher_forcing_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_teacher_forcing_cases)
 def teacher_forcing_input(fn: Callable[[Tensor], Tensor]) -> bool:
     """Check ``fn(tgt_out (B, L)) -> tgt_in (B, L)``: <s>, then the target shifted right, </s> dropped."""
-    return run("teacher_forcing_input", fn, _teacher_forcing_cases())
 
 
 def _toy_model(decoder: str = "vanilla"):
-    from attn_course.models import Seq2SeqConfig
-    from attn_course.train import build_model
-
     model = build_model(Seq2SeqConfig(_TOY_SRC, _TOY_TGT, decoder=decoder, embed_dim=8, hidden_dim=16), seed=7)
     with torch.no_grad():              # <pad> and <s> are never targets: a plain argmax never picks them
         model.decoder.out.bias[[PAD_ID, SOS_ID]] = -1e4
@@ -149,8 +192,13 @@ def _until_eos(row: list[int]) -> list[int]:
 
 def _compare_decoded(expected: Tensor) -> Callable[[Tensor], None]:
     def compare(got: Tensor) -> None:
+        V = len(_TOY_TGT.tokens)
         for b, (e, g) in enumerate(zip(expected.tolist(), got.tolist())):
             e, g = _until_eos(e), _until_eos(g)
+            outside = [t for t in g if not 0 <= t < V]
+            if outside:
+                raise Problem(f"token ids must lie in [0, V) = [0, {V}), the rows of the output layer; "
+                              f"row {b} holds {outside[0]}. Return the argmax over the V logits.")
             if e != g:
                 hint = ""
                 if len(set(g)) == 1 and len(e) > 1:
@@ -173,27 +221,20 @@ def _greedy_cases() -> list[Case]:
     return cases
 
 
+def _any_width(got: Tensor, case: Case) -> Tensor:
+    """Let the decoded tokens have any width up to max_len: pad them with <pad> to max_len."""
+    max_len = case.args[3]
+    if got.dim() == 2 and not got.is_floating_point() and got.shape[1] <= max_len:
+        return torch.nn.functional.pad(got, (0, max_len - got.shape[1]), value=PAD_ID)
+    return got                         # longer than max_len: the shape check says so
+
+
+@_exercise(_greedy_cases, adapt=_any_width)
 def greedy_decode(fn: Callable[..., Tensor]) -> bool:
     """Check ``fn(model, src (B, S), src_lengths (B,), max_len) -> tokens (B, T)``, T <= max_len.
 
     Compared row by row up to the first </s>; what follows it does not matter.
     """
-    try:
-        cases = _greedy_cases()
-    except BaseException as e:  # never let the checker's own set-up escape
-        print(f"{FAIL} greedy_decode: the checker itself hit {type(e).__name__}: {e}. Please report it.")
-        return False
-    return run("greedy_decode", _any_width(fn), cases)
-
-
-def _any_width(fn: Callable[..., Tensor]) -> Callable[..., object]:
-    """Let the decoded tokens have any width up to max_len: pad or cut to the reference width."""
-    def wrapped(model, src, src_lengths, max_len):
-        got = fn(model, src, src_lengths, max_len)
-        if isinstance(got, Tensor) and got.dim() == 2 and not got.is_floating_point() and got.shape[1] <= max_len:
-            return torch.nn.functional.pad(got, (0, max_len - got.shape[1]), value=PAD_ID)
-        return got                     # longer than max_len: the shape check says so
-    return wrapped
 
 
 # --- the peeky encoder-decoder ------------------------------------------------------------
@@ -214,9 +255,9 @@ def _peeky_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_peeky_cases, _peeky_reference)
 def peeky_input(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(embedded (B, L, E), h (B, H)) -> (B, L, E + H)``: h joined to every step's input."""
-    return run("peeky_input", fn, _peeky_cases(), _peeky_reference)
 
 
 def _reverse_reference(src: Tensor, lengths: Tensor) -> Tensor:
@@ -236,9 +277,9 @@ def _reverse_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_reverse_cases)
 def reverse_source(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(src (B, S), lengths (B,)) -> (B, S)``: each row's real tokens reversed, padding kept after."""
-    return run("reverse_source", fn, _reverse_cases())
 
 
 # --- the attention encoder-decoder ----------------------------------------------------------
@@ -246,7 +287,7 @@ def reverse_source(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
 def _attention_inputs(seed: int, b: int, s: int, h: int, lengths: list[int]):
     g = torch.Generator().manual_seed(seed)
     state, enc = torch.randn(b, h, generator=g), torch.randn(b, s, h, generator=g)
-    mask = padding_mask(lengths, s)                                       # (B, S)
+    mask = padding_mask(lengths, s).reshape(len(lengths), s)             # (B, S), from (B, S) or (B, 1, S)
     enc = enc * mask[..., None]                                           # encoder states are 0 at padding
     return state, enc, mask
 
@@ -271,9 +312,9 @@ def _masked_weights_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_masked_weights_cases, _masked_weights_reference)
 def masked_attention_weights(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(state (B, H), enc_states (B, S, H), mask (B, S)) -> weights (B, S)``, 0 where mask is False."""
-    return run("masked_attention_weights", fn, _masked_weights_cases(), _masked_weights_reference)
 
 
 def _context_reference(weights: Tensor, enc: Tensor) -> Tensor:
@@ -292,9 +333,9 @@ def _context_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_context_cases, _context_reference)
 def context_vector(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(weights (B, S), enc_states (B, S, H)) -> context (B, H)``: the weighted sum of the states."""
-    return run("context_vector", fn, _context_cases(), _context_reference)
 
 
 # --- the three attention layers ---------------------------------------------------------------
@@ -324,9 +365,9 @@ def _additive_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_additive_cases, _additive_reference)
 def additive_scores(fn: Callable[[Tensor, Tensor, Tensor], Tensor]) -> bool:
     """Check ``fn(query (L, D), key (S, D), v (D,)) -> scores (L, S)``: ``v · tanh(q_i + k_j)``."""
-    return run("additive_scores", fn, _additive_cases(), _additive_reference)
 
 
 def _split_heads_reference(x: Tensor, num_heads: int) -> Tensor:
@@ -355,9 +396,9 @@ def _split_heads_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_split_heads_cases, _split_heads_reference)
 def split_heads(fn: Callable[[Tensor, int], Tensor]) -> bool:
     """Check ``fn(x (B, L, D), num_heads) -> (B, H, L, Dh)``: head h gets features h*Dh .. (h+1)*Dh - 1."""
-    return run("split_heads", fn, _split_heads_cases(), _split_heads_reference)
 
 
 def _causal_cases() -> list[Case]:
@@ -377,6 +418,14 @@ def _causal_cases() -> list[Case]:
     return cases
 
 
+@_exercise(_causal_cases)
 def causal_mask(fn: Callable[[int], Tensor]) -> bool:
     """Check ``fn(L) -> mask (L, L)`` boolean, True = may attend: query i sees keys j <= i."""
-    return run("causal_mask", fn, _causal_cases())
+
+
+# The originals a check puts back (attn_course._originals): this module's names but the settings,
+# and the functions of the modules its references call.
+for _module in ("attn_course.attention", "attn_course.layers", "attn_course.data", "attn_course.models",
+                "attn_course.train"):
+    _checker.protect(sys.modules[_module])
+_checker.protect(sys.modules[__name__], everything=True, skip=("TIME_LIMIT",))
