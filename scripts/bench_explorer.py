@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench.py --only explorer-static [--repeat 5]
 
 Builds nothing: serves the existing _build/html on 127.0.0.1 (the test suite's
-StaticServer, from tests/browser.py) and opens chapter 1 in Debian's Chromium
+StaticServer, from tests/support/browser.py) and opens chapter 1 in Debian's Chromium
 with Playwright. Rows:
 
 * **drag update (event -> DOM + layout)**, target 16 ms (one frame at 60 Hz). The
@@ -90,14 +90,11 @@ MEASURE_MOVES = """async ({moves, pointerId}) => {
 
 
 def _browser_helpers():
-    """tests/browser.py (Chromium path and flags, StaticServer), loaded without touching sys.path."""
-    name = "attn_course_tests_browser"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tests" / "browser.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module              # before running it: its dataclasses look themselves up there
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    """tests/support/browser.py (Chromium path and flags, StaticServer), with the tests folder on sys.path."""
+    if str(ROOT / "tests") not in sys.path:
+        sys.path.append(str(ROOT / "tests"))
+    from support import browser
+    return browser
 
 
 def _not_ready() -> str | None:

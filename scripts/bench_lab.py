@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/bench.py --only explorer-lab [--repeat 3]
 
-Starts one JupyterLab (tests/lab.py: a temporary copy of the chapters, autosave
+Starts one JupyterLab (tests/support/lab.py: a temporary copy of the chapters, autosave
 off), opens chapter 1 in Debian's Chromium with Playwright, waits for a really
 connected kernel and runs all cells. Then, for each of ``repeat`` batches of
 SAMPLES round trips (after WARMUP unrecorded ones):
@@ -98,11 +98,10 @@ UNWATCH_QUERY = 'walk_explorer.unobserve(_bench_record, "query")'
 
 
 def _lab_helpers():
-    """tests/lab.py (and the tests/browser.py it imports), with the tests folder on sys.path."""
+    """tests/support/lab.py and browser.py, with the tests folder on sys.path (as pytest has it)."""
     if str(TESTS) not in sys.path:
         sys.path.append(str(TESTS))
-    import browser
-    import lab
+    from support import browser, lab
     return browser, lab
 
 

@@ -7,7 +7,7 @@ each chapter also carries the URL in its first cell, the setup cell: it installs
 `attn_course` from the repository when the package is missing (on Colab) and does
 nothing where it is installed (`make lab`, the book build, the tests).
 
-This script writes both, so they cannot disagree (tests/test_launch.py checks):
+This script writes both, so they cannot disagree (tests/book/test_launch.py checks):
 
     .venv/bin/python scripts/set_repository.py                       # rewrite the cells from _config.yml
     .venv/bin/python scripts/set_repository.py https://github.com/you/fork --branch main

@@ -1,8 +1,8 @@
-"""(Re)create tests/vendor/: JavaScript that only the browser tests inject into the pages.
+"""(Re)create tests/browser/vendor/: JavaScript that only the browser tests inject into the pages.
 
     axe-core/   axe.min.js + LICENSE (MPL-2.0)   npm axe-core (accessibility rules)
 
-tests/test_browser_quality.py injects axe.min.js into every built page with
+tests/browser/test_quality.py injects axe.min.js into every built page with
 Playwright's add_script_tag and fails on serious or critical violations. Nothing
 here ships with the book.
 
@@ -29,7 +29,7 @@ AXE_CORE = ("axe-core", "4.14.1",
 AXE_FILES = ("axe.min.js", "LICENSE")
 
 ROOT = Path(__file__).resolve().parent.parent
-VENDOR = ROOT / "tests" / "vendor"
+VENDOR = ROOT / "tests" / "browser" / "vendor"
 
 
 def vendor_axe(work: Path, out: Path) -> None:
@@ -50,7 +50,7 @@ def main() -> None:
         work, staged = Path(tmp) / "npm", Path(tmp) / "vendor"
         work.mkdir()
         vendor_axe(work, staged / "axe-core")
-        # Replace tests/vendor only now that everything succeeded.
+        # Replace tests/browser/vendor only now that everything succeeded.
         if VENDOR.exists():
             shutil.rmtree(VENDOR)
         shutil.copytree(staged, VENDOR)

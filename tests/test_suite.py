@@ -5,12 +5,12 @@ import os
 import subprocess
 import sys
 
-from browser import HOW_TO_ENABLE
-from conftest import ROOT
+from support.browser import HOW_TO_ENABLE
+from support.paths import ROOT
 
-BROWSER_ONLY = "tests/test_lab_explorer.py"          # three tests, all marked browser
-MIXED = ["tests/test_lab_explorer.py",
-         "tests/test_launch.py::test_binder_installs_the_pinned_cpu_set_and_the_package"]
+BROWSER_ONLY = "tests/lab/test_explorers.py"          # three tests, all marked browser
+MIXED = ["tests/lab/test_explorers.py",
+         "tests/book/test_launch.py::test_binder_installs_the_pinned_cpu_set_and_the_package"]
 
 
 def run_pytest(*args: str, require: bool) -> subprocess.CompletedProcess:

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from bs4 import BeautifulSoup
 
-from conftest import BUILD_HTML, CHAPTERS, CHECKED_PAGES, ROOT, built_pages
+from support.paths import BUILD_HTML, CHAPTERS, CHECKED_PAGES, ROOT, built_pages
 
 pytestmark = pytest.mark.book
 

@@ -1,6 +1,6 @@
 """Chapter 1's query/key explorer in JupyterLab, driven both ways, in detail.
 
-tests/test_lab.py runs every chapter and learner copy in Lab and presses one key on
+tests/lab/test_chapters.py runs every chapter and learner copy in Lab and presses one key on
 each explorer. Here the session's Lab server (conftest's `lab`) runs chapter 1 again
 and drives its explorer both ways: Python -> view (set `walk_explorer.query` in the
 kernel, read the view, compare with the package's weights) and view -> Python (arrow
@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from attn_course.attention import dot_product_attention
-from browser import chromium
-from lab import (
+from support.browser import chromium
+from support.lab import (
     active_cell_state, cell_errors, close_notebook, execute, new_page, open_notebook, page_problems, reveal, run_all,
     wait_for_kernel,
 )

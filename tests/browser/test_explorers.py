@@ -29,8 +29,8 @@ import torch
 from bs4 import BeautifulSoup
 
 from attn_course.attention import dot_product_attention
-from browser import chromium, PageLog, require_chromium, serving
-from conftest import BUILD_HTML
+from support.browser import chromium, PageLog, require_chromium, serving
+from support.paths import BUILD_HTML
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 

@@ -8,8 +8,8 @@ import pytest
 
 from attn_course.__main__ import main
 from attn_course.student import strip_solutions, write_student_copies
-from browser import chromium_path
-from conftest import CHAPTERS, ROOT
+from support.browser import chromium_path
+from support.paths import CHAPTERS, ROOT
 
 
 def _nb(*cells):
@@ -117,11 +117,11 @@ def test_every_chapter_solution_is_gated():
 def test_learner_copies_run_top_to_bottom(tmp_path):
     """Each copy executes in a fresh kernel; every check says 'not attempted yet'.
 
-    Where Chromium is installed, tests/test_lab.py runs the same copies in JupyterLab,
+    Where Chromium is installed, tests/lab/test_chapters.py runs the same copies in JupyterLab,
     as a learner does, and checks the same; this kernel-only run is then skipped.
     """
     if chromium_path():
-        pytest.skip("learner copies run in JupyterLab instead (tests/test_lab.py)")
+        pytest.skip("learner copies run in JupyterLab instead (tests/lab/test_chapters.py)")
     written = write_student_copies(ROOT / "chapters", tmp_path)
     assert [p.name for p in written] == [p.name for p in CHAPTERS]
     for path in written:

@@ -2,9 +2,9 @@
 
 Each chapter's first cell installs the package from the repository when `attn_course`
 is missing (Colab) and does nothing where it is installed (here). The cell is run
-for real by the book build and by JupyterLab in tests/test_lab.py; here it runs in
+for real by the book build and by JupyterLab in tests/lab/test_chapters.py; here it runs in
 this process with `subprocess.run` replaced by a recorder, so no pip ever starts.
-The launch links on the built pages are checked in tests/test_book.py.
+The launch links on the built pages are checked in tests/book/test_book.py.
 """
 
 import importlib.util
@@ -18,7 +18,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from conftest import CHAPTERS, ROOT
+from support.paths import CHAPTERS, ROOT
 
 
 def _load_script():

@@ -6,8 +6,8 @@ errors; math typeset where the page has math. Screenshots go to test-artifacts/.
 
 import pytest
 
-from browser import chromium, PageLog, require_chromium, serving, wait_for_math
-from conftest import BOOK_PAGES, BUILD_HTML, ROOT
+from support.browser import chromium, PageLog, require_chromium, serving, wait_for_math
+from support.paths import BOOK_PAGES, BUILD_HTML, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 

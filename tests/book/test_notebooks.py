@@ -6,7 +6,7 @@ import nbformat
 import pytest
 import yaml
 
-from conftest import CHAPTERS, ROOT
+from support.paths import CHAPTERS, ROOT
 
 
 @pytest.fixture(params=CHAPTERS, ids=lambda p: p.name)
@@ -25,7 +25,7 @@ def test_committed_without_outputs(notebook):
 
 
 def test_the_setup_cell_then_the_title(notebook):
-    """The Colab setup cell (tests/test_launch.py) comes first, then the chapter's title."""
+    """The Colab setup cell (tests/book/test_launch.py) comes first, then the chapter's title."""
     path, nb = notebook
     assert "colab-setup" in nb.cells[0].metadata.get("tags", []), f"{path.name}: run scripts/set_repository.py"
     assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# ")

@@ -16,7 +16,7 @@ really connected, Run All, then check that
 
 Then the notebook's kernel is shut down and its panel closed (without saving). The
 source notebooks must come out byte-identical (checked here and in conftest).
-tests/test_lab_explorer.py drives chapter 1's explorer both ways in more detail.
+tests/lab/test_explorers.py drives chapter 1's explorer both ways in more detail.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from browser import chromium
-from conftest import CHAPTERS, ROOT
-from lab import (
+from support.browser import chromium
+from support.paths import CHAPTERS, ROOT
+from support.lab import (
     active_cell_state, cell_errors, cells, close_notebook, evaluate, execute, new_page, open_notebook, page_problems,
     reveal, run_all, wait_for_kernel,
 )

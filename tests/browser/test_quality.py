@@ -17,7 +17,7 @@ For each page (intro, every chapter, the index and the search page), loaded once
   again), each control shows focus and changes what the explorer shows from the
   keyboard, and every focusable element inside carries data-lm-suppress-shortcuts
   (JupyterLab's arrow-key shortcuts);
-- accessibility: axe-core (tests/vendor/axe-core, scripts/vendor_test_assets.py)
+- accessibility: axe-core (tests/browser/vendor/axe-core, scripts/vendor_test_assets.py)
   finds no serious or critical violation, colour contrast included, with the
   solutions open;
 - nothing of the above logs an error or makes a failed or external request.
@@ -43,8 +43,8 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from browser import chromium, PageLog, require_chromium, serving, wait_for_math
-from conftest import BUILD_HTML, CHECKED_PAGES, ROOT
+from support.browser import chromium, PageLog, require_chromium, serving, wait_for_math
+from support.paths import BUILD_HTML, CHECKED_PAGES, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
@@ -384,7 +384,7 @@ def test_explorers_are_live(loaded):
     page, problems = loaded.page, []
     found, unknown = explorers_on(page)
     problems += [f"widget that is no known explorer: {w}; add its type to EXPLORERS in "
-                 f"tests/test_browser_quality.py so that it is exercised" for w in unknown]
+                 f"tests/browser/test_quality.py so that it is exercised" for w in unknown]
     read = "(e) => e.textContent"
     for n, (kind, root) in enumerate(found):
         name = f"{kind.name} #{n + 1} ({root.evaluate('(r) => __q.path(r)')})"

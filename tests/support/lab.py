@@ -36,9 +36,9 @@ from pathlib import Path
 
 import psutil  # a dependency of ipykernel, so always there with Lab
 
-from browser import PageLog, free_port
+from support.browser import PageLog, free_port
+from support.paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS_DIR = ROOT / "chapters"
 
 # Settings that Lab reads from JUPYTERLAB_SETTINGS_DIR: plugin id -> settings.
