@@ -39,33 +39,30 @@ def _default(config: type, name: str) -> object:
     return next(f.default for f in dataclasses.fields(config) if f.name == name)
 
 
-def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
-    """An argparse type: an int in [low, high], checked as everywhere (argparse names the flag)."""
-    def parse(text: str) -> int:
+def _number(parse_text: type, check: Callable, what: str, low: float, high: float | None = None
+            ) -> Callable[[str], float]:
+    """An argparse type: the text parsed by ``parse_text`` (int or float), then checked by ``check``
+    (from _validate, as everywhere); argparse puts the flag before the message."""
+    def parse(text: str) -> float:
         try:
-            value = int(text)
+            value = parse_text(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an int; got {text!r:.40}") from None
-        return _checked(_validate.integer, value, low, high)
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r:.40}") from None
+        try:
+            return check("", value, low, high)
+        except (TypeError, ValueError) as e:
+            raise argparse.ArgumentTypeError(str(e).strip()) from None
     return parse
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An int in [low, high]."""
+    return _number(int, _validate.integer, "an int", low, high)
 
 
 def _real(low: float, high: float | None = None) -> Callable[[str], float]:
-    """An argparse type: a finite number in (low, high], checked as everywhere."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a number; got {text!r:.40}") from None
-        return _checked(_validate.real, value, low, high)
-    return parse
-
-
-def _checked(check: Callable, value: object, low: float, high: float | None) -> object:
-    try:
-        return check("", value, low, high)
-    except (TypeError, ValueError) as e:          # "' must be ...": argparse puts the flag before it
-        raise argparse.ArgumentTypeError(str(e).strip()) from None
+    """A finite number in (low, high]."""
+    return _number(float, _validate.real, "a number", low, high)
 
 
 def _check_output(flag: str, name: str, force: bool | None) -> None:
