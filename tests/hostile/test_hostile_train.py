@@ -53,7 +53,7 @@ CONFIG_CASES = [  # (field, value, error, words)
     ("clip", math.inf, ValueError, "clip must be a finite number"),
     ("cosine", 1, TypeError, "cosine must be True or False"),
     ("cosine", "no", TypeError, "cosine must be True or False"),
-    ("seed", -1, ValueError, "seed must be an int in \[0, "),
+    ("seed", -1, ValueError, r"seed must be an int in \[0, "),
     ("seed", 10**30, ValueError, f"seed must be an int in \\[0, {SEED_MAX}\\]"),
     ("seed", 1.0, TypeError, "seed must be an int"),
     ("eval_every", -1, ValueError, "eval_every must be an int >= 0"),
@@ -62,8 +62,8 @@ CONFIG_CASES = [  # (field, value, error, words)
     ("stop_at", 1.5, ValueError, r"stop_at must be a number in \(0, 1\]"),
     ("stop_at", math.nan, ValueError, "stop_at must be a finite number"),
     ("stop_at", "0.9", TypeError, "stop_at must be a real number"),
-    ("threads", 0, ValueError, "threads must be an int in \[1, 1024\]"),
-    ("threads", 10**6, ValueError, "threads must be an int in \[1, 1024\]"),
+    ("threads", 0, ValueError, r"threads must be an int in \[1, 1024\]"),
+    ("threads", 10**6, ValueError, r"threads must be an int in \[1, 1024\]"),
     ("threads", 1.0, TypeError, "threads must be an int"),
 ]
 
@@ -258,7 +258,7 @@ API_CASES = [  # (id, call, error, words)
     ("evaluate other vocabulary", lambda: evaluate(MODEL, OTHER), ValueError, "data.src ids must lie in"),
     ("evaluate batch_size -1", lambda: evaluate(MODEL, DATA, batch_size=-1), ValueError, "batch_size must be an int >= 1"),
     ("evaluate no model", lambda: evaluate(None, DATA), TypeError, "model must be a Seq2Seq"),
-    ("build_model seed -1", lambda: build_model(CONFIG, seed=-1), ValueError, "seed must be an int in \[0, "),
+    ("build_model seed -1", lambda: build_model(CONFIG, seed=-1), ValueError, r"seed must be an int in \[0, "),
     ("build_model seed 10**30", lambda: build_model(CONFIG, seed=10**30), ValueError, f"seed must be an int in \\[0, {SEED_MAX}\\]"),
     ("build_model seed 1.5", lambda: build_model(CONFIG, seed=1.5), TypeError, "seed must be an int"),
     ("build_model a dict", lambda: build_model(CONFIG.to_dict()), TypeError, "config must be a Seq2SeqConfig"),

@@ -234,7 +234,7 @@ def test_batches_validate_eagerly(additions):
         batches([("a", "b")], 2)
     with pytest.raises(TypeError, match="shuffle must be True or False"):
         batches(data, 2, shuffle=None)
-    with pytest.raises(ValueError, match="seed must be an int in \[.*, 18446744073709551615\]"):
+    with pytest.raises(ValueError, match=r"seed must be an int in \[.*, 18446744073709551615\]"):
         batches(data, 2, seed=2**64)                  # torch.Generator.manual_seed's range
     with pytest.raises(ValueError, match="seed must be an int in \\[-9223372036854775808, "):
         batches(data, 2, seed=-2**63 - 1)
