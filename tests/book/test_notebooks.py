@@ -31,6 +31,16 @@ def test_the_setup_cell_then_the_title(notebook):
     assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# ")
 
 
+def test_build_only_cells_are_collapsed_in_jupyterlab(notebook):
+    """Cells the book removes (glue, the asserts that prove the prose, the setup cell) are machinery:
+    JupyterLab and Notebook 7 show them collapsed (cell metadata jupyter.source_hidden), so a learner
+    running a chapter, or its learner copy, sees the lesson."""
+    path, nb = notebook
+    open_cells = [i for i, c in enumerate(nb.cells) if "remove-cell" in c.metadata.get("tags", [])
+                  and c.metadata.get("jupyter") != {"outputs_hidden": True, "source_hidden": True}]
+    assert not open_cells, f"{path.name}: cells {open_cells} are removed from the book but open in JupyterLab"
+
+
 def test_every_chapter_is_in_the_toc():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     files = {c["file"] for part in toc["parts"] for c in part["chapters"]}

@@ -141,3 +141,12 @@ def test_learner_copies_keep_the_colab_setup_cell():
         nb = nbformat.read(path, as_version=4)
         copy = strip_solutions(nb)
         assert copy.cells[0].source == nb.cells[0].source and "colab-setup" in copy.cells[0].metadata["tags"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_learner_copies_keep_the_machinery_collapsed(path):
+    """The build-only cells (glue, asserts, setup) stay collapsed in JupyterLab in the learner copies too."""
+    chapter = nbformat.read(path, as_version=4)
+    copy = strip_solutions(chapter, name=path.name)
+    hidden = [c for c in copy.cells if "remove-cell" in c.metadata.get("tags", [])]
+    assert hidden and all(c.metadata.get("jupyter", {}).get("source_hidden") for c in hidden)
