@@ -4,7 +4,8 @@ At import, :func:`protect` takes a snapshot of the names the checkers rely on:
 the functions, classes and submodules of ``torch``, ``torch.nn.functional`` and
 ``torch.autograd``; every attribute of ``torch.Tensor``, ``torch.nn.Module`` and
 the ``torch.nn`` layers; the functions of the attn_course modules the checkers
-call, and everything in ``check`` and in the checker's own modules. A check
+call, and everything in the ``check`` package and its modules (a name added to
+one of these is taken away again, as is one added to a class). A check
 first puts every original back, then computes the expected answers, the
 mistakes and the reference gradients, all before the learner's code runs. The
 learner's function is called in the learner's own setting (names they had
@@ -93,19 +94,21 @@ class _Guard:
     """The original names the checkers rely on (see the module docstring)."""
 
     def __init__(self) -> None:
-        self._spaces: list[tuple[str, object, dict[str, object]]] = []
+        # (label, space, originals, the names that may be added: None for any, else only these (a module of ours))
+        self._spaces: list[tuple[str, object, dict[str, object], frozenset[str] | None]] = []
 
     def protect(self, space: object, label: str, everything: bool, skip: frozenset[str]) -> None:
         is_class = isinstance(space, type)
         names = {k: v for k, v in vars(space).items()
                  if k not in skip and (is_class or not k.startswith("__"))
                  and (is_class or everything or callable(v) or isinstance(v, ModuleType))}
-        self._spaces = [s for s in self._spaces if s[1] is not space] + [(label, space, names)]
+        may_add = skip if everything and not is_class else None
+        self._spaces = [s for s in self._spaces if s[1] is not space] + [(label, space, names, may_add)]
 
     def changes(self) -> list[tuple[str, object, dict[str, object], str, object]]:
         """(label, space, originals, name, current value) of each protected name that differs."""
         found = []
-        for label, space, originals in self._spaces:
+        for label, space, originals, may_add in self._spaces:
             now = vars(space)
             for name, original in originals.items():
                 value = now.get(name, _MISSING)
@@ -114,6 +117,9 @@ class _Guard:
             if isinstance(space, type):           # a new class attribute that hides an inherited one
                 found += [(label, space, originals, name, now[name]) for name in now.keys() - originals.keys()
                           if any(name in vars(base) for base in space.__mro__[1:])]
+            elif may_add is not None:             # a new name in a module of ours, e.g. check.run = ...
+                found += [(label, space, originals, name, now[name]) for name in now.keys() - originals.keys()
+                          if not name.startswith("__") and name not in may_add]
         for change in [c for c in found if _from_torch(c[4], c[2].get(c[3], _MISSING))]:
             change[2][change[3]] = change[4]
             found.remove(change)
@@ -136,8 +142,9 @@ GUARD = _Guard()
 
 
 def protect(space: object, *, everything: bool = False, skip: Sequence[str] = ()) -> None:
-    """Snapshot a module's functions, classes and submodules (everything: all its public names), or a class's
-    attributes, as the originals a check puts back; ``skip`` names settings the learner may change."""
+    """Snapshot a module's functions, classes and submodules (everything: every name but __dunders__; one added
+    is taken away), or a class's attributes, as the originals a check puts back; ``skip`` names settings the
+    learner may change."""
     label = getattr(space, "__qualname__" if isinstance(space, type) else "__name__", "?")
     module = getattr(space, "__module__", "") if isinstance(space, type) else ""
     GUARD.protect(space, f"{module}.{label}" if module and module != "builtins" else label, everything,

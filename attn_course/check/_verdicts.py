@@ -5,7 +5,7 @@ answers; a :class:`Problem` is what is wrong, as one line with its icon. The
 verdicts judge the learner's answer in this order: its type and kind (a plain,
 dense, real CPU tensor like the inputs), dtype, shape, NaN, a changed input,
 then the values, naming a typical mistake when the answer matches one. They
-call the originals bound at import (:mod:`attn_course._originals`), on a fresh
+call the originals bound at import (:mod:`attn_course.check._originals`), on a fresh
 alias of the answer.
 """
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
-from attn_course._originals import allclose, detach, equal, is_complex, is_floating_point, isfinite, view_as
+from attn_course.check._originals import allclose, detach, equal, is_complex, is_floating_point, isfinite, view_as
 
 PASS, FAIL, TODO = "✅", "❌", "✏️"
 

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from types import ModuleType
 
-from attn_course._verdicts import Problem, kind
+from attn_course.check._verdicts import Problem, kind
 
 _REFIRE = 0.1                  # seconds between repeated time-outs, for code that catches the first one
 _SPARED: list[dict[str, object]] = [globals()]   # the checker's modules: the time limit never interrupts them

@@ -1,6 +1,7 @@
 """The engine behind attn_course.check: run a learner's function safely and say what is wrong.
 
-Each exercise is a function that builds seeded :class:`Case` objects. :func:`run`
+Each exercise gives :func:`exercise` a function that builds seeded :class:`Case`
+objects, and the reference it differentiates for the gradients. :func:`run`
 calls the learner's function on fresh copies of each case's inputs and stops at
 the first problem, in this order: not attempted, an exception or a time-out, the
 type, kind, dtype and shape of the answer, NaN, a changed input, the values
@@ -10,22 +11,23 @@ never raises.
 
 What keeps the verdict honest, each in its own module:
 
-- **Originals** (:mod:`attn_course._originals`): the names the checkers rely on
+- **Originals** (:mod:`attn_course.check._originals`): the names the checkers rely on
   are snapshotted at import and put back before a check and after each call of
   the learner's code, with the global torch state and the output streams.
-- **A time limit** (:mod:`attn_course._time_limit`), ``check.TIME_LIMIT``
+- **A time limit** (:mod:`attn_course.check._time_limit`), ``check.TIME_LIMIT``
   seconds per call of the learner's code.
-- **Blame** (:mod:`attn_course._blame`): whatever is raised while running or
+- **Blame** (:mod:`attn_course.check._blame`): whatever is raised while running or
   checking the learner's code is reported as theirs, in one line that points at
   their own line.
 
 The verdicts on an answer, :class:`Case` and :class:`Problem` are in
-:mod:`attn_course._verdicts`.
+:mod:`attn_course.check._verdicts`.
 """
 
 from __future__ import annotations
 
 import builtins
+import functools
 import sys
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
@@ -34,13 +36,13 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from attn_course import _blame, _originals, _time_limit, _verdicts
-from attn_course._blame import InPlaceRecorder, blame_call, blame_checking, error_text
-from attn_course._originals import (GUARD, Session, allclose, clone, detach, enable_grad, grad, is_floating_point,
-                                    linspace, no_torch_function, protect, requires_grad_)
-from attn_course._time_limit import Limit, as_seconds, never_interrupt, time_out
-from attn_course._verdicts import (FAIL, PASS, TODO, Case, Problem, check_answer, check_form, not_callable,
-                                   plain)
+from attn_course.check import _blame, _originals, _time_limit, _verdicts
+from attn_course.check._blame import InPlaceRecorder, blame_call, blame_checking, error_text
+from attn_course.check._originals import (GUARD, Session, allclose, clone, detach, enable_grad, grad,
+                                          is_floating_point, linspace, no_torch_function, protect, requires_grad_)
+from attn_course.check._time_limit import Limit, as_seconds, never_interrupt, time_out
+from attn_course.check._verdicts import (FAIL, PASS, TODO, Case, Problem, check_answer, check_form,
+                                         not_callable, plain)
 
 DEFAULT_TIME_LIMIT = 5.0       # seconds per call of the learner's function; check.TIME_LIMIT sets it
 _results: dict[str, bool | None] = {}   # None: not attempted yet
@@ -196,6 +198,23 @@ def run(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], referen
 def status() -> dict[str, bool | None]:
     """The result of the last check of each exercise in this session (None: not attempted yet)."""
     return dict(_results)
+
+
+def exercise(make_cases: Callable[[], Sequence[Case]], reference: Callable | None = None,
+             adapt: Callable[[Tensor, Case], Tensor] | None = None) -> Callable[[Callable], Callable[..., bool]]:
+    """Make the decorated function, which only gives the exercise its name, signature and docstring, into
+    the exercise's checker. Its cases, reference and :func:`run` are bound here, at import: replacing
+    ``check.self_attention._weights_reference`` or ``check._engine.run`` later changes nothing. The time
+    limit is read from the package at each call, where the learner sets it: ``check.TIME_LIMIT = 20``."""
+    bound_run, package = run, sys.modules[__package__]           # attn_course.check
+
+    def decorate(stub: Callable) -> Callable[..., bool]:
+        name = stub.__name__
+
+        def checker(fn):
+            return bound_run(name, fn, make_cases, reference, adapt=adapt, time_limit=package.TIME_LIMIT)
+        return functools.update_wrapper(checker, stub)
+    return decorate
 
 
 # The checker's own modules: everything in them is an original a check puts back, and the time limit

@@ -19,10 +19,11 @@ import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
 
-from attn_course._time_limit import TimeUp, time_out
-from attn_course._verdicts import TODO, Case, Problem, describe_args, kind
+from attn_course.check._time_limit import TimeUp, time_out
+from attn_course.check._verdicts import TODO, Case, Problem, describe_args, kind
 
-_LIBRARIES = (os.path.dirname(torch.__file__), os.path.dirname(__file__),     # torch, attn_course, and Python's
+_ATTN_COURSE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))    # all of it, not only check/
+_LIBRARIES = (os.path.dirname(torch.__file__), _ATTN_COURSE,                   # torch, attn_course, and Python's
               *(sysconfig.get_paths().get(k) or "." for k in ("stdlib", "platstdlib", "purelib", "platlib")))
 _NOT_LEARNERS = tuple({os.path.join(os.path.abspath(p), "") for p in _LIBRARIES if p != "."})
 
