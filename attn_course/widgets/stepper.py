@@ -19,7 +19,7 @@ import torch
 import traitlets
 from traitlets import Int, List, Unicode, observe, validate
 
-from attn_course.data import EOS, EOS_ID, PAD_ID, SOS_ID
+from attn_course.data import EOS, EOS_ID
 from attn_course.widgets._base import ExplorerValueError, fmt, is_real
 from attn_course.widgets._esm import join_css, join_esm
 
@@ -228,27 +228,17 @@ def _token_name(vocab, i: int) -> str:
     return EOS if i == EOS_ID else vocab.decode([i])
 
 
-@torch.no_grad()
 def _top_candidates(model: torch.nn.Module, text: str, T: int) -> list[list[list]]:
-    """Run the decoder of ``model`` for T greedy steps on ``text``: at each step the chosen
-    (most probable) token first, then the next most probable, TOP_K in all, with probabilities."""
-    config, vocab = model.config, model.config.tgt_vocab
-    ids = config.src_vocab.encode(text)
-    if config.reverse_source:
-        ids = ids[::-1]
-    device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    memory = model.encoder(torch.tensor([ids], device=device), torch.tensor([len(ids)]))
-    state, token = memory.last, torch.full((1, 1), SOS_ID, device=device)         # (B=1, 1)
+    """The first T steps of ``model``'s greedy decoding of ``text`` (Seq2Seq.decode_steps): at each
+    step the chosen (most probable) token first, then the next most probable, TOP_K in all, with
+    their probabilities."""
+    vocab = model.config.tgt_vocab
+    src, lengths = model.encode_source(text)                                       # (1, S), (1,)
     rows = []
-    for _ in range(T):
-        logits, state, _ = model.decoder(token, state, memory)                      # (1, 1, V)
-        logits[..., [PAD_ID, SOS_ID]] = float("-inf")                               # never chosen (as greedy_decode)
-        token = logits.argmax(dim=-1)                                               # (1, 1)
-        probs = logits[0, 0].softmax(dim=-1)                                        # (V,)
-        chosen = int(token)
-        others = [i for i in probs.topk(min(TOP_K + 1, len(vocab) - 2)).indices.tolist() if i != chosen]
-        rows.append([[_token_name(vocab, i), float(probs[i])] for i in [chosen, *others][:TOP_K]])
-    model.train(was_training)
+    with model.evaluating():
+        for step in model.decode_steps(src, lengths, max_len=T):
+            probs = step.logits[0].softmax(dim=-1)                                  # (V,), <pad> and <s> at 0
+            chosen = int(step.token[0])
+            others = [i for i in probs.topk(min(TOP_K + 1, len(vocab) - 2)).indices.tolist() if i != chosen]
+            rows.append([[_token_name(vocab, i), float(probs[i])] for i in [chosen, *others][:TOP_K]])
     return rows
