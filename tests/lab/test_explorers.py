@@ -125,7 +125,7 @@ def test_view_to_python_without_lab_shortcuts(page):
     # Control: the same keys do reach Lab's shortcuts from the notebook itself.
     page.locator(".jp-Notebook").first.focus()
     page.keyboard.press("ArrowDown")
-    assert active_cell_state(page, NB)["active"] == before["active"] + 1
+    assert active_cell_state(page, NB)["active"] > before["active"]   # down (past collapsed machinery cells)
 
 
 def test_page_has_no_errors(page):
