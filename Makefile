@@ -7,11 +7,12 @@ BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help setup book test lab bench student vendor clean
+.PHONY: help setup book test test-lab lab bench student vendor clean
 
 help:
 	@echo "make book   - set up .venv and build the HTML book into _build/html"
-	@echo "make test   - set up .venv and run the whole suite (unit tests, strict build, book tests)"
+	@echo "make test   - set up .venv and run the suite: unit and hostile tests, strict build, book and browser tests"
+	@echo "make test-lab - JupyterLab end to end: every chapter and learner copy run in Lab (CI runs it too)"
 	@echo "make lab    - open the chapters in JupyterLab"
 	@echo "make bench  - print the benchmark table"
 	@echo "make student- write learner copies (no solutions) into student/ (FORCE=1 replaces old copies)"
@@ -34,13 +35,19 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W --keep-going
 	@echo "The book is at file://$(CURDIR)/_build/html/index.html"
 
-# The whole suite. The strict build executes every chapter once, in a fresh
-# kernel; tests marked `book` then read what the build produced.
+# The whole suite but JupyterLab. The strict build executes every chapter once,
+# in a fresh kernel; tests marked `book` then read what the build produced.
 test: $(STAMP)
-	$(PY) -m pytest -m "not book" -q
+	$(PY) -m pytest -m "not book and not lab" -q
 	$(BIN)/jupyter-book clean --all . >/dev/null
 	$(BIN)/jupyter-book build . -W --keep-going -n
 	$(PY) -m pytest -m book -q
+
+# JupyterLab end to end (about 7 minutes here): every chapter and every learner
+# copy run top to bottom in Lab, the explorers driven by key. CI runs it after
+# `make test`; it needs no build.
+test-lab: $(STAMP)
+	$(PY) -m pytest -m lab -q
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/

@@ -29,7 +29,7 @@ import torch
 from bs4 import BeautifulSoup
 
 from attn_course.attention import dot_product_attention
-from support.browser import chromium, PageLog, require_chromium, serving
+from support.browser import PageLog
 from support.paths import BUILD_HTML
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
@@ -178,22 +178,14 @@ def on_grid(value: float) -> bool:
 # ---- Fixtures --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def browser():
-    require_chromium()
+def built_page(browser):
     if not (BUILD_HTML / PAGE).exists():
         pytest.skip(f"no built {PAGE} in _build/html: run `make book` first (make test builds it)")
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving(BUILD_HTML) as s:
-        yield s
+    return PAGE
 
 
 @pytest.fixture(scope="module", params=["http", "file"])
-def explorer(request, browser, server):
+def explorer(request, browser, server, built_page):
     """(page, log): chapter 1 loaded once per mode, with its explorer rendered."""
     mode = request.param
     base = server.url if mode == "http" else BUILD_HTML.as_uri()

@@ -6,28 +6,13 @@ errors; math typeset where the page has math. Screenshots go to test-artifacts/.
 
 import pytest
 
-from support.browser import chromium, PageLog, require_chromium, serving, wait_for_math
+from support.browser import PageLog, wait_for_math
 from support.paths import BOOK_PAGES, BUILD_HTML, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
 ARTIFACTS = ROOT / "test-artifacts"
 PAGES = BOOK_PAGES
-
-
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    if not (BUILD_HTML / "intro.html").exists():
-        pytest.skip("no built book in _build/html: run `make book` first (make test builds it)")
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving(BUILD_HTML) as s:
-        yield s
 
 
 @pytest.fixture(params=["http", "file"])

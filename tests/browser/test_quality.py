@@ -32,7 +32,6 @@ the environment variable ATTN_COURSE_BUILD_HTML, e.g. a build made elsewhere wit
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,12 +42,12 @@ from urllib.parse import unquote, urlparse
 import pytest
 from bs4 import BeautifulSoup
 
-from support.browser import chromium, PageLog, require_chromium, serving, wait_for_math
+from support.browser import PageLog, wait_for_math
 from support.paths import BUILD_HTML, CHECKED_PAGES, ROOT
 
 pytestmark = [pytest.mark.book, pytest.mark.browser]
 
-BUILD = Path(os.environ.get("ATTN_COURSE_BUILD_HTML") or BUILD_HTML).resolve()
+BUILD = BUILD_HTML
 ARTIFACTS = ROOT / "test-artifacts"
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 FAILING_IMPACTS = ("serious", "critical")
@@ -189,21 +188,9 @@ def anchors_in(file: Path) -> frozenset[str]:
     return frozenset([t["id"] for t in soup.find_all(id=True)] + [t["name"] for t in soup.find_all("a", attrs={"name": True})])
 
 
-@pytest.fixture(scope="module")
-def browser():
-    require_chromium()
-    if not (BUILD / "intro.html").exists():
-        pytest.skip(f"no built book in {BUILD}: run `make book` first (make test builds it), "
-                    "or point ATTN_COURSE_BUILD_HTML at a build")
+@pytest.fixture(scope="module", autouse=True)
+def axe_is_vendored():
     assert AXE.exists(), f"{AXE} is missing: run scripts/vendor_test_assets.py"
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serving(BUILD) as s:
-        yield s
 
 
 @pytest.fixture(scope="module", params=[(m, p) for m in ("http", "file") for p in CHECKED_PAGES],

@@ -35,7 +35,7 @@ from support.lab import (
     reveal, run_all, wait_for_kernel,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.lab]
 
 ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = [p.name for p in CHAPTERS] + [f"student/{p.name}" for p in CHAPTERS]

@@ -21,7 +21,7 @@ from support.lab import (
     wait_for_kernel,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.lab]
 
 NB = "01_self_attention.ipynb"
 STATE = ("import json; print(json.dumps({t: getattr(walk_explorer, t) for t in "

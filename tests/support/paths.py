@@ -1,5 +1,6 @@
 """Paths and page lists shared by the suites: the project root, the chapters, the built book."""
 
+import os
 import re
 from pathlib import Path
 
@@ -7,7 +8,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = sorted(p for p in (ROOT / "chapters").glob("*.ipynb"))
-BUILD_HTML = ROOT / "_build" / "html"
+# The built book; ATTN_COURSE_BUILD_HTML points the book and browser tests at another build.
+BUILD_HTML = Path(os.environ.get("ATTN_COURSE_BUILD_HTML") or ROOT / "_build" / "html").resolve()
 
 
 def _toc_pages() -> list[str]:
