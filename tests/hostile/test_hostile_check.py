@@ -179,6 +179,12 @@ FOOLING = [
         replaces_reference_for_gradients, False, ("gradient with respect to query", "_weights_reference")),
     Row("check.run replaced in an earlier cell", check.attention_weights, lambda q, k: k @ q, False,
         ("raw scores", "attn_course.check.run"), earlier=lambda: setattr(check, "run", lambda *a, **kw: True)),
+    # The same, aimed at where the reference and the engine really live in the check package.
+    Row("the exercise module's reference replaced earlier", check.attention_weights, lambda q, k: k @ q, False,
+        ("raw scores", "_weights_reference"),
+        earlier=lambda: setattr(check.self_attention, "_weights_reference", lambda q, k: k @ q)),
+    Row("the engine's run replaced earlier", check.attention_weights, lambda q, k: k @ q, False,
+        ("raw scores", "run"), earlier=lambda: setattr(check._engine, "run", lambda *a, **kw: True)),
     Row("a .detach attribute on the answer", check.attention_weights, fakes_detach, False, ("raw scores",)),
     Row("a tensor subclass whose allclose says True", check.attention_weights,
         lambda q, k: (k @ q).as_subclass(LiarTensor), False, ("plain torch.Tensor", "LiarTensor", "subclass")),
