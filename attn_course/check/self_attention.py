@@ -48,14 +48,14 @@ def attention_weights(fn: Callable[[Tensor, Tensor], Tensor]) -> bool:
 # --- the outputs of a whole sequence ----------------------------------------------------------
 
 def _self_attention_reference(x: Tensor) -> Tensor:
-    return dot_product_attention(x, x, x)[0]                     # (N, D)
+    return dot_product_attention(x, x, x)[0]                     # (S, D)
 
 
 def _self_attention_cases() -> list[Case]:
     cases = []
     for seed, (n, d) in enumerate([(6, 3), (4, 5), (3, 2)], start=10):
         x = torch.randn(n, d, generator=_gen(seed))
-        scores = x @ x.T                                         # (N, N)
+        scores = x @ x.T                                         # (S, S)
         w = scores.softmax(-1)
         mistakes = (
             (scores @ x, "you used the raw scores X Xᵀ as weights: apply the softmax over each row first."),
@@ -63,12 +63,12 @@ def _self_attention_cases() -> list[Case]:
             (w.T @ x, "the weights are transposed: the softmax runs over each query's row (dim=-1), "
                       "and the output is W X, not Wᵀ X."),
             (x, "this is the input unchanged: return the weighted sum of the inputs, W X."),
-            (w, "this is the weight matrix W (N, N); return the weighted sum of the inputs, W X (N, D)."),
+            (w, "this is the weight matrix W (S, S); return the weighted sum of the inputs, W X (S, D)."),
         )
-        cases.append(Case((x,), ("X (N, D)",), _self_attention_reference(x), "(N, D)", mistakes))
+        cases.append(Case((x,), ("X (S, D)",), _self_attention_reference(x), "(S, D)", mistakes))
     return cases
 
 
 @exercise(_self_attention_cases, _self_attention_reference)
 def self_attention_output(fn: Callable[[Tensor], Tensor]) -> bool:
-    """Check ``fn(X (N, D)) -> outputs (N, D)``: softmax(X Xᵀ) X, the softmax over each row."""
+    """Check ``fn(X (S, D)) -> outputs (S, D)``: softmax(X Xᵀ) X, the softmax over each row."""
