@@ -12,6 +12,7 @@ import math
 import pytest
 import torch
 from support.node import requires_node, run_module
+from support.explorers import assert_refused_and_unchanged
 
 from attn_course.attention import causal_mask, masked_softmax, padding_mask
 from attn_course.layers import MultiHeadAttention
@@ -199,12 +200,7 @@ def test_set_data_changes_the_sentence_and_the_heads_together():
 )
 def test_bad_values_are_refused_and_change_nothing(trait, value, message):
     explorer = MultiHeadExplorer(head=1, query_offset=[0.25, 0.5], mask_mode="padding", padding_length=5)
-    before = {name: getattr(explorer, name) for name in explorer.keys}
-    with pytest.raises(ExplorerValueError) as error:
-        setattr(explorer, trait, value)
-    assert message in str(error.value)
-    assert isinstance(error.value, ValueError)
-    assert {name: getattr(explorer, name) for name in explorer.keys} == before
+    assert_refused_and_unchanged(explorer, trait, value, message)
 
 
 def test_refused_constructor_and_layers():

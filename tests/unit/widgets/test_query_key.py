@@ -10,6 +10,7 @@ import math
 import pytest
 import torch
 from support.node import requires_node, run_module
+from support.explorers import assert_refused_and_unchanged
 
 from attn_course.attention import dot_product_attention
 from attn_course.widgets import ExplorerValueError, QueryKeyExplorer
@@ -107,12 +108,7 @@ def test_selected_resets_when_its_key_goes():
 )
 def test_bad_values_are_refused_and_change_nothing(trait, value, message):
     explorer = QueryKeyExplorer(key_vectors=[[1, 0], [0, 1]], labels=["a", "b"], query=[0.5, 0.25], scale=1.5)
-    before = {name: getattr(explorer, name) for name in explorer.keys}
-    with pytest.raises(ExplorerValueError) as error:
-        setattr(explorer, trait, value)
-    assert message in str(error.value)
-    assert isinstance(error.value, ValueError)
-    assert {name: getattr(explorer, name) for name in explorer.keys} == before
+    assert_refused_and_unchanged(explorer, trait, value, message)
 
 
 def test_refused_set_keys_and_constructor():
