@@ -166,6 +166,12 @@ def lengths(name: str, n: object, src: Tensor) -> None:
         raise ValueError(f"{name} must lie in [1, S={S}] (src is {shape(src)}); got lengths from {low} to {high}")
 
 
+def instance(name: str, value: object, cls: type, hint: str = "") -> None:
+    """``value`` is a ``cls``; the message names the argument, the class and what came instead."""
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be a {cls.__name__}{hint}; got {type(value).__name__}")
+
+
 def flag(name: str, b: object) -> bool:
     if not isinstance(b, bool):
         raise TypeError(f"{name} must be True or False; got {b!r:.40}")

@@ -41,8 +41,7 @@ def threads(n: int) -> Iterator[None]:
 
 
 def _check_model(model: object) -> None:
-    if not isinstance(model, Seq2Seq):
-        raise TypeError(f"model must be a Seq2Seq (from build_model or load_model); got {type(model).__name__}")
+    _validate.instance("model", model, Seq2Seq, " (from build_model or load_model)")
 
 
 @torch.no_grad()

@@ -23,6 +23,7 @@ import safetensors.torch
 import torch
 from torch import Tensor
 
+from attn_course import _validate
 from attn_course.models import Seq2Seq, Seq2SeqConfig
 from attn_course.sizes import parameter_count
 
@@ -69,8 +70,7 @@ def save_model(model: Seq2Seq, path: str | os.PathLike) -> None:
     of both; the file is written atomically. Any name works; ``.safetensors`` says what it is.
     OSError or ValueError naming the path; non-finite weights are never saved.
     """
-    if not isinstance(model, Seq2Seq):
-        raise TypeError(f"model must be a Seq2Seq (from build_model or load_model); got {type(model).__name__}")
+    _validate.instance("model", model, Seq2Seq, " (from build_model or load_model)")
     path = _as_path(path)
     if path.is_dir():
         raise IsADirectoryError(f"cannot save the model to {path}: it is a folder")

@@ -202,8 +202,7 @@ class Seq2Seq(nn.Module):
     """Encoder + one of the three decoders, with training and greedy decoding."""
 
     def __init__(self, config: Seq2SeqConfig):
-        if not isinstance(config, Seq2SeqConfig):
-            raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
+        _validate.instance("config", config, Seq2SeqConfig)
         super().__init__()
         self.config = config
         V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim

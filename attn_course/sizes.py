@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 
+from attn_course import _validate
 from attn_course.models import Seq2SeqConfig
 
 __all__ = ["parameter_count", "training_memory", "memory_available", "gigabytes", "check_fits"]
@@ -19,8 +20,7 @@ def parameter_count(config: Seq2SeqConfig) -> int:
     An LSTM from width I to H has 4H(I + H) weights and 2 x 4H biases; a Linear
     from I to O has IO weights and O biases; an embedding VE.
     """
-    if not isinstance(config, Seq2SeqConfig):
-        raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
+    _validate.instance("config", config, Seq2SeqConfig)
     V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
 
     def lstm(width: int) -> int:

@@ -88,8 +88,7 @@ def build_model(config: Seq2SeqConfig, seed: int = 0, device: torch.device | str
 
     A MemoryError, before anything is allocated, when the weights alone would not fit in memory.
     """
-    if not isinstance(config, Seq2SeqConfig):
-        raise TypeError(f"config must be a Seq2SeqConfig; got {type(config).__name__}")
+    _validate.instance("config", config, Seq2SeqConfig)
     seed = _validate.integer("seed", seed, 0, _validate.SEED_RANGE[1])
     check_fits(config, 4 * parameter_count(config), "the model")
     with torch.random.fork_rng(devices=[]):
@@ -104,11 +103,9 @@ def _loss(model: Seq2Seq, batch: Encoded) -> Tensor:
 
 def _check_fit(model: object, train: object, valid: object, config: object, progress: object) -> tuple[int, int]:
     """fit's arguments, before any step. Returns the total number of steps and the steps per epoch."""
-    if not isinstance(model, Seq2Seq):
-        raise TypeError(f"model must be a Seq2Seq (from build_model or load_model); got {type(model).__name__}")
-    if not isinstance(config, TrainConfig):
-        hint = "; build one from a dict d with TrainConfig(**d)" if isinstance(config, dict) else ""
-        raise TypeError(f"config must be a TrainConfig{hint}; got {type(config).__name__}")
+    _validate.instance("model", model, Seq2Seq, " (from build_model or load_model)")
+    _validate.instance("config", config, TrainConfig,
+                       "; build one from a dict d with TrainConfig(**d)" if isinstance(config, dict) else "")
     model.check_encoded(train, "train")
     if valid is not None:
         model.check_encoded(valid, "valid")
@@ -237,11 +234,8 @@ def train_on_pairs(config: Seq2SeqConfig, train_pairs: Sequence[Pair], valid_pai
     Make the config from the training pairs with :meth:`Seq2SeqConfig.for_pairs`.
     Returns ``(model, history)``; the model is in eval mode, on the default device.
     """
-    if not isinstance(config, Seq2SeqConfig):
-        raise TypeError(f"config must be a Seq2SeqConfig (e.g. Seq2SeqConfig.for_pairs(train_pairs)); "
-                        f"got {type(config).__name__}")
-    if not isinstance(train_config, TrainConfig):
-        raise TypeError(f"train_config must be a TrainConfig; got {type(train_config).__name__}")
+    _validate.instance("config", config, Seq2SeqConfig, " (e.g. Seq2SeqConfig.for_pairs(train_pairs))")
+    _validate.instance("train_config", train_config, TrainConfig)
     train = config.encode(train_pairs)
     valid = None if valid_pairs is None else config.encode(valid_pairs)
     model = build_model(config, seed=train_config.seed, device=default_device())

@@ -273,13 +273,9 @@ class MultiHeadExplorer(anywidget.AnyWidget):
             if len(t[name]) != H:
                 raise ExplorerValueError(f"{name} must be (H, Dh) with H={H} as w_query; got {len(t[name])} rows")
 
-    def _attend_if_shapes_agree(self, changed: str, **new: object) -> None:
-        """Refuse values whose scores overflow; while set_data changes several traits at once, the
-        shapes may only agree at the end, where the observer computes (and traitlets rolls back)."""
-        try:
-            self._shapes(**new)
-        except ExplorerValueError:
-            return
+    def _refuse_overflow(self, changed: str, **new: object) -> None:
+        """Refuse values whose scores overflow. Called after ``_shapes`` passed; while set_data
+        shrinks the tokens, query_index is clamped only afterwards (by the observer)."""
         if self.query_index < len(self.tokens):
             self._attend(changed, **new)
 
@@ -294,7 +290,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
     def _check_embeddings(self, proposal: traitlets.Bunch) -> list[list[float]]:
         value = _matrix("embeddings", proposal.value, None, None, "(S, D): S rows of D >= 1 floats each")
         self._shapes(embeddings=value)
-        self._attend_if_shapes_agree("embeddings", embeddings=value)
+        self._refuse_overflow("embeddings", embeddings=value)
         return value
 
     @validate("w_query", "w_key")
@@ -304,7 +300,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
             raise ExplorerValueError(f"{name} must be (H, D, Dh) with H >= 1 heads; got []")
         value = [_matrix(f"{name}[{h}]", w, None, HEAD_DIM, f"(D, Dh) with Dh={HEAD_DIM}") for h, w in enumerate(value)]
         self._shapes(**{name: value})
-        self._attend_if_shapes_agree(name, **{name: value})
+        self._refuse_overflow(name, **{name: value})
         return value
 
     @validate("b_query", "b_key")
@@ -312,7 +308,7 @@ class MultiHeadExplorer(anywidget.AnyWidget):
         name = proposal.trait.name
         value = _matrix(name, proposal.value, None, HEAD_DIM, f"(H, Dh) with Dh={HEAD_DIM}")
         self._shapes(**{name: value})
-        self._attend_if_shapes_agree(name, **{name: value})
+        self._refuse_overflow(name, **{name: value})
         return value
 
     @validate("head")
