@@ -27,7 +27,15 @@ computes the expected answers before the learner's code runs, with the
 original functions, and puts back whatever names the learner's code replaced,
 saying so in its line (see :mod:`attn_course.check._originals`).
 
-``progress()`` lists which exercises have passed in this session.
+There are three kinds of exercise (``KINDS``): *build* a piece the chapter then uses
+(``check.use(check.<name>, fn)`` hands the next cells your function once it passes,
+the course's own until then); *predict then verify*, ``check.<name>(prediction, why,
+shown)``, where you commit to a prediction before running an experiment; and *find the
+bug*, where you repair a given function. Every check knows its exercise's typical
+mistakes (a catalogue, kept as data beside the checker) and names them.
+
+``progress()`` lists every exercise of every chapter: passed, failing, not attempted yet,
+or not checked yet in this session.
 """
 
 from __future__ import annotations
@@ -35,30 +43,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from attn_course.check._engine import DEFAULT_TIME_LIMIT, status
+from attn_course.check import attention_decoder, attention_layers, encoder_decoder, peeky, self_attention
+from attn_course.check._engine import DEFAULT_TIME_LIMIT, KINDS, registry, status, use
 from attn_course.check._originals import protect
 from attn_course.check._verdicts import FAIL, PASS, TODO
-from attn_course.check.attention_decoder import context_vector, masked_attention_weights
-from attn_course.check.attention_layers import additive_scores, causal_mask, split_heads
-from attn_course.check.encoder_decoder import greedy_decode, reverse_source, teacher_forcing_input
-from attn_course.check.peeky import peeky_input
-from attn_course.check.self_attention import attention_weights, self_attention_output
+from attn_course.check.attention_decoder import *  # noqa: F403  (each module's __all__: its exercises)
+from attn_course.check.attention_layers import *  # noqa: F403
+from attn_course.check.encoder_decoder import *  # noqa: F403
+from attn_course.check.peeky import *  # noqa: F403
+from attn_course.check.self_attention import *  # noqa: F403
 
-__all__ = [
-    "attention_weights", "self_attention_output",              # self-attention
-    "teacher_forcing_input", "greedy_decode",                  # the vanilla encoder-decoder
-    "peeky_input", "reverse_source",                           # the peeky encoder-decoder
-    "masked_attention_weights", "context_vector",              # the attention encoder-decoder
-    "additive_scores", "split_heads", "causal_mask",           # the three attention layers
-    "progress", "TIME_LIMIT",
-]
-_EXERCISES = tuple(n for n in __all__ if n not in ("progress", "TIME_LIMIT"))
+_EXERCISES = tuple(registry())          # in the order of the chapters
+__all__ = [*_EXERCISES, "progress", "use", "TIME_LIMIT"]
 
 TIME_LIMIT: float | None = DEFAULT_TIME_LIMIT   # seconds per call of the learner's function
 
 
 def progress(names: str | Sequence[str] | None = None) -> dict[str, bool]:
-    """Print and return which exercises have passed in this session: one name, a list, or all by default."""
+    """Print and return where each exercise stands in this session, chapter by chapter: passed, failing,
+    not attempted yet, or not checked yet. One name, a list, or all exercises by default."""
     if isinstance(names, str) or callable(names):
         names = (names,)
     try:
@@ -66,15 +69,21 @@ def progress(names: str | Sequence[str] | None = None) -> dict[str, bool]:
     except TypeError:                  # not a list: one name
         names = (names,)
     names = tuple(n if isinstance(n, str) else str(getattr(n, "__name__", n)) for n in names)
-    results = status()
+    results, exercises, chapter = status(), registry(), None
     for n in names:
-        if n not in _EXERCISES:
+        if n not in exercises:
             print(f"❓ {n}: no such exercise; the exercises are {', '.join(_EXERCISES)}.")
             continue
+        entry = exercises[n]
+        if entry.chapter != chapter:
+            chapter = entry.chapter
+            print(f"Chapter {chapter}")
         r = results.get(n, "unchecked")
-        icon, note = {True: (PASS, ""), False: (FAIL, ""), None: (TODO, " (not attempted yet)")}.get(
-            r, ("·", " (not checked yet)"))
-        print(f"{icon} {n}{note}")
+        icon, note = {True: (PASS, "passed"), False: (FAIL, "failing"), None: (TODO, "not attempted yet")}.get(
+            r, ("·", "not checked yet"))
+        print(f"  {icon} {n} ({KINDS[entry.kind]}): {note}")
+    done = sum(results.get(n) is True for n in names if n in exercises)
+    print(f"{done} of {sum(n in exercises for n in names)} passed.")
     return {n: results.get(n) is True for n in names}
 
 

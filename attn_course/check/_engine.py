@@ -27,6 +27,7 @@ The verdicts on an answer, :class:`Case` and :class:`Problem` are in
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import functools
 import sys
 from collections.abc import Callable, Sequence
@@ -41,11 +42,13 @@ from attn_course.check._blame import InPlaceRecorder, blame_call, blame_checking
 from attn_course.check._originals import (GUARD, Session, allclose, clone, detach, enable_grad, grad,
                                           is_floating_point, linspace, no_torch_function, protect, requires_grad_)
 from attn_course.check._time_limit import Limit, as_seconds, never_interrupt, time_out
-from attn_course.check._verdicts import (FAIL, PASS, TODO, Case, Problem, check_answer, check_form,
-                                         not_callable, plain)
+from attn_course.check._verdicts import (FAIL, PASS, TODO, Case, Known, Mistake, Problem, check_answer,
+                                         check_form, not_callable, plain, same_answer)
 
 DEFAULT_TIME_LIMIT = 5.0       # seconds per call of the learner's function; check.TIME_LIMIT sets it
 _results: dict[str, bool | None] = {}   # None: not attempted yet
+_passed: dict[str, Callable] = {}       # the function that last passed each exercise's check
+KINDS = {"build": "build", "predict": "predict then verify", "bug": "find the bug"}
 _print = builtins.print                 # bound at import, like the originals the verdicts call
 
 
@@ -138,8 +141,23 @@ def _check_gradients(fn: Callable, case: Case, plan: _Gradients, adapt, session:
 
 # --- one check, from start to the printed line --------------------------------------------------
 
+def _known(case: Case, mistakes: Sequence[Mistake], adapt: Callable | None) -> Case:
+    """The case with the answer each catalogued mistake gives on it (those that differ from the right one)."""
+    known = [k if isinstance(k, Known) else Known(k[0], f"wrong values: {k[1]}") for k in case.known]  # LEGACY
+    for mistake in mistakes:
+        try:
+            with torch.no_grad():
+                answer = plain(mistake.make(*(_copy(a, False) for a in case.args)), case)
+            answer = adapt(answer, case) if adapt is not None else answer
+        except Exception:           # this mistake cannot happen on this input (e.g. it raises here)
+            continue
+        if not same_answer(answer, case.expected, case):
+            known.append(Known(detach(answer), mistake.diagnosis, TODO if mistake.given else FAIL))
+    return dataclasses.replace(case, known=tuple(known))
+
+
 def _judge(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], reference: Callable | None,
-           adapt: Callable | None, time_limit: object, session: Session) -> str:
+           adapt: Callable | None, mistakes: Sequence[Mistake], time_limit: object, session: Session) -> str:
     if not callable(fn):
         raise Problem(not_callable(name, fn))
     seconds = as_seconds(time_limit)
@@ -148,7 +166,7 @@ def _judge(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], refe
             dtype = torch.get_default_dtype()
             torch.set_default_dtype(torch.float32)
             try:
-                cases = tuple(make_cases())
+                cases = tuple(_known(c, mistakes, adapt) for c in make_cases())
                 plan = _reference_gradients(cases[0], reference) if reference is not None else None
             finally:
                 torch.set_default_dtype(dtype)
@@ -166,19 +184,22 @@ def _judge(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], refe
 
 
 def run(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], reference: Callable | None = None, *,
-        adapt: Callable[[Tensor, Case], Tensor] | None = None, time_limit: object = DEFAULT_TIME_LIMIT,
+        adapt: Callable[[Tensor, Case], Tensor] | None = None, mistakes: Sequence[Mistake] = (),
+        time_limit: object = DEFAULT_TIME_LIMIT,
         _restore: Callable[[], tuple[list, list[str]]] = GUARD.restore) -> bool:
     """Check ``fn`` on the cases ``make_cases()`` builds; print one line; return whether all passed.
 
     reference: the differentiable reference function, for the gradient check (None: no gradients).
     adapt: applied to each answer, once it is a plain tensor (e.g. padding it to a fixed width).
+    mistakes: the exercise's catalogue of typical mistakes, each named when the answer matches it.
     time_limit: seconds per call of fn; None for no limit.
     """
     session, before, note = None, "", ""
     try:
         try:
             session = Session(*_restore())     # first of all: the original names back (bound at import)
-            message, icon, result = _judge(name, fn, make_cases, reference, adapt, time_limit, session), PASS, True
+            message = _judge(name, fn, make_cases, reference, adapt, mistakes, time_limit, session)
+            icon, result = PASS, True
         finally:
             if session is not None:
                 before, note = session.close()
@@ -190,9 +211,17 @@ def run(name: str, fn: object, make_cases: Callable[[], Sequence[Case]], referen
         message, icon, result = f"the checker itself hit {bug}. Please report it.", FAIL, False
     except BaseException as e:  # a bug in the checker must never crash the learner's kernel
         message, icon, result = f"the checker itself hit {error_text(e)}. Please report it.", FAIL, False
-    _results[name] = result
+    record(name, result, fn)
     _print(f"{before}{icon} {name}: {message}{note}")
     return result is True
+
+
+def record(name: str, result: bool | None, fn: object = None) -> None:
+    _results[name] = result
+    if result is True and callable(fn):
+        _passed[name] = fn
+    else:
+        _passed.pop(name, None)
 
 
 def status() -> dict[str, bool | None]:
@@ -200,21 +229,85 @@ def status() -> dict[str, bool | None]:
     return dict(_results)
 
 
+@dataclass(frozen=True)
+class Exercise:
+    """What the course knows about one exercise: its checker, chapter, kind and catalogue of mistakes."""
+
+    name: str
+    chapter: str                         # e.g. "1 · Self-attention", from its module's CHAPTER
+    kind: str                            # "build", "predict" or "bug" (see KINDS)
+    checker: Callable[..., bool]
+    mistakes: tuple[Mistake, ...] = ()   # build and bug exercises
+    solution: Callable | None = None     # a right answer, for the tests (build and bug exercises)
+    ours: Callable | None = None         # build exercises: the package's version, which use() falls back on
+    prediction: object = None            # predict exercises: their PredictionSpec (check._predictions)
+
+
+_registry: dict[str, Exercise] = {}
+
+
+def registry() -> dict[str, Exercise]:
+    """Every exercise, in the order of the chapters, and within one in the order of its module."""
+    return dict(sorted(_registry.items(), key=lambda item: int(item[1].chapter.split()[0])))
+
+
+def register(stub: Callable, kind: str, checker: Callable, **details: object) -> Callable:
+    name, module = stub.__name__, sys.modules[stub.__module__]
+    functools.update_wrapper(checker, stub)
+    _registry[name] = Exercise(name, module.CHAPTER, kind, checker, **details)
+    return checker
+
+
 def exercise(make_cases: Callable[[], Sequence[Case]], reference: Callable | None = None,
-             adapt: Callable[[Tensor, Case], Tensor] | None = None) -> Callable[[Callable], Callable[..., bool]]:
+             adapt: Callable[[Tensor, Case], Tensor] | None = None, *, kind: str = "build",
+             mistakes: Sequence[Mistake] = (), solution: Callable | None = None,
+             ours: Callable | None = None) -> Callable[[Callable], Callable[..., bool]]:
     """Make the decorated function, which only gives the exercise its name, signature and docstring, into
-    the exercise's checker. Its cases, reference and :func:`run` are bound here, at import: replacing
-    ``check.self_attention._weights_reference`` or ``check._engine.run`` later changes nothing. The time
-    limit is read from the package at each call, where the learner sets it: ``check.TIME_LIMIT = 20``."""
-    bound_run, package = run, sys.modules[__package__]           # attn_course.check
+    the exercise's checker, and register it. Its cases, reference, catalogue and :func:`run` are bound
+    here, at import: replacing ``check.self_attention._weights_reference`` or ``check._engine.run`` later
+    changes nothing. The time limit is read from the package at each call, where the learner sets it:
+    ``check.TIME_LIMIT = 20``.
+
+    kind: "build" (the chapter then uses the learner's function, see :func:`use`) or "bug" (the learner
+    repairs a given function; its catalogue holds ``Mistake.given_bug(the_given_function)``).
+    solution: a right answer (default: the reference), which the tests run. ours: the package's own
+    version, for :func:`use`.
+    """
+    if kind not in ("build", "bug"):
+        raise ValueError(f"kind must be 'build' or 'bug'; got {kind!r}")
+    bound_run, package, mistakes = run, sys.modules[__package__], tuple(mistakes)   # attn_course.check
 
     def decorate(stub: Callable) -> Callable[..., bool]:
         name = stub.__name__
 
         def checker(fn):
-            return bound_run(name, fn, make_cases, reference, adapt=adapt, time_limit=package.TIME_LIMIT)
-        return functools.update_wrapper(checker, stub)
+            return bound_run(name, fn, make_cases, reference, adapt=adapt, mistakes=mistakes,
+                             time_limit=package.TIME_LIMIT)
+        return register(stub, kind, checker, mistakes=mistakes, solution=solution or reference, ours=ours)
     return decorate
+
+
+def use(checker: object, fn: object) -> Callable:
+    """``fn`` if it is the function that last passed ``checker``'s exercise in this session, else the
+    package's own version (the exercise's ``ours``); prints one line saying which the next cells use."""
+    name = getattr(checker, "__name__", None)
+    entry = _registry.get(name) if isinstance(name, str) else None
+    if entry is None or entry.ours is None:
+        builds = ", ".join(f"check.{n}" for n, e in _registry.items() if e.ours is not None)
+        raise TypeError(f"check.use(checker, fn): checker must be the check of a build exercise ({builds}); "
+                        f"got {plain_name(checker)}")
+    ours = f"{entry.ours.__module__}.{entry.ours.__qualname__}"
+    if callable(fn) and _passed.get(name) is fn:
+        _print(f"{PASS} the cells below use your {getattr(fn, '__name__', name)}.")
+        return fn
+    why = "has not passed its check yet" if _results.get(name) is not True else "is not the function that passed"
+    _print(f"ℹ️ your {name} {why}: the cells below use the course's version, {ours}. Once your "
+           f"check.{name}(...) passes, run this cell again to use yours.")
+    return entry.ours
+
+
+def plain_name(obj: object) -> str:
+    return getattr(obj, "__name__", None) or type(obj).__name__
 
 
 # The checker's own modules: everything in them is an original a check puts back, and the time limit

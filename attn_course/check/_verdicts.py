@@ -1,12 +1,14 @@
 """What a check compares and what it says: :class:`Case`, :class:`Problem`, and the verdicts on an answer.
 
-A :class:`Case` is one seeded input with its reference answer and typical wrong
-answers; a :class:`Problem` is what is wrong, as one line with its icon. The
-verdicts judge the learner's answer in this order: its type and kind (a plain,
-dense, real CPU tensor like the inputs), dtype, shape, NaN, a changed input,
-then the values, naming a typical mistake when the answer matches one. They
-call the originals bound at import (:mod:`attn_course.check._originals`), on a fresh
-alias of the answer.
+A :class:`Mistake` is one entry of an exercise's catalogue of typical mistakes: a
+function that makes exactly that mistake, and the line that names it. A
+:class:`Case` is one seeded input with its reference answer and the answers the
+catalogue's functions give on it (:class:`Known`); a :class:`Problem` is what is
+wrong, as one line with its icon. The verdicts judge the learner's answer in this
+order: its type and kind (a plain, dense, real CPU tensor like the inputs), dtype,
+shape, a known mistake, NaN, a changed input, then the values. They call the
+originals bound at import (:mod:`attn_course.check._originals`), on a fresh alias of
+the answer.
 """
 
 from __future__ import annotations
@@ -22,6 +24,37 @@ from attn_course.check._originals import allclose, detach, equal, is_complex, is
 PASS, FAIL, TODO = "✅", "❌", "✏️"
 
 
+GIVEN_BUG = "not attempted yet: this is the function as given, bug included. Find its one mistake and repair it."
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """One typical mistake of an exercise: a function that makes exactly that mistake, and the line naming it.
+
+    ``make`` takes the exercise's arguments, like the learner's function. The checker runs it on each test
+    input before the learner's code runs; an answer equal to its result gets ``diagnosis``. ``given`` marks
+    the bug a find-the-bug exercise hands out: an answer equal to it is "not attempted yet".
+    """
+
+    diagnosis: str
+    make: Callable[..., object]
+    given: bool = False
+
+    @classmethod
+    def given_bug(cls, make: Callable[..., object]) -> Mistake:
+        """The function a find-the-bug exercise hands out, unrepaired."""
+        return cls(GIVEN_BUG, make, given=True)
+
+
+@dataclass(frozen=True)
+class Known:
+    """The answer one catalogued mistake gives on one case, the line naming it, and its icon."""
+
+    answer: Tensor
+    message: str
+    icon: str = FAIL
+
+
 @dataclass(frozen=True)
 class Case:
     """One seeded input for a checker, the reference answer and typical wrong answers."""
@@ -30,8 +63,9 @@ class Case:
     legend: tuple[str, ...]                      # name and shape legend of each argument, e.g. "keys (S, D)"
     expected: Tensor
     out_legend: str                              # shape legend of the answer
-    mistakes: Sequence[tuple[Tensor, str]] = field(default_factory=tuple)
+    known: Sequence[Known] = field(default_factory=tuple)   # filled by the engine from the exercise's catalogue
     compare: Callable[[Tensor], None] | None = None   # custom value check raising Problem (default: allclose)
+    canonical: Callable[[Tensor], Tensor] | None = None   # what is compared, e.g. tokens up to </s> only
 
 
 class Problem(Exception):
@@ -99,10 +133,27 @@ def plain(got: object, case: Case) -> Tensor:
     return view_as(got, got)   # a fresh alias: attributes set on the returned object stay behind
 
 
-def _same(a: Tensor, b: Tensor, atol: float = 1e-5) -> bool:
+def _same(a: Tensor, b: Tensor, atol: float = 1e-5, equal_nan: bool = False) -> bool:
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
-    return allclose(a, b, atol=atol, rtol=1e-4) if is_floating_point(b) else equal(a, b)
+    return allclose(a, b, atol=atol, rtol=1e-4, equal_nan=equal_nan) if is_floating_point(b) else equal(a, b)
+
+
+def same_answer(got: Tensor, expected: Tensor, case: Case, equal_nan: bool = False) -> bool:
+    """Whether two answers agree on what the case compares (after ``case.canonical``)."""
+    if case.canonical is not None and got.shape == expected.shape and got.dtype == expected.dtype:
+        got, expected = case.canonical(got), case.canonical(expected)
+    return _same(got, expected, equal_nan=equal_nan)
+
+
+def _known_mistake(got: Tensor, case: Case) -> None:
+    """Raise the diagnosis of the catalogued mistake the answer matches, if any (never for a right answer)."""
+    got = detach(got)
+    if same_answer(got, case.expected, case):
+        return
+    for known in case.known:
+        if same_answer(got, known.answer, case, equal_nan=True):
+            raise Problem(known.message, known.icon)
 
 
 def check_form(got: Tensor, case: Case) -> None:
@@ -111,11 +162,9 @@ def check_form(got: Tensor, case: Case) -> None:
     if got.dtype != exp.dtype:
         raise Problem(f"expected dtype {exp.dtype} (like the inputs), got {got.dtype}.")
     if got.shape != exp.shape:
+        _known_mistake(got, case)
         hint = ""
-        known = [h for w, h in case.mistakes if _same(detach(got), w)]
-        if known:
-            hint = " " + known[0][0].upper() + known[0][1:]
-        elif got.shape == exp.shape[::-1] and got.dim() > 1:
+        if got.shape == exp.shape[::-1] and got.dim() > 1:
             hint = " It is transposed: check the order of your matrix product."
         elif got.numel() == exp.numel():
             hint = " Same number of elements: check which axis you reduce or squeeze."
@@ -123,6 +172,7 @@ def check_form(got: Tensor, case: Case) -> None:
             f"expected shape {case.out_legend} = {tuple(exp.shape)}, got {tuple(got.shape)} "
             f"(inputs: {describe_args(case)}).{hint}"
         )
+    _known_mistake(got, case)
     bad = ~isfinite(detach(got))
     if bad.any():
         idx = tuple(bad.nonzero()[0].tolist())
@@ -140,11 +190,8 @@ def _check_values(got: Tensor, case: Case, atol: float = 1e-5) -> None:
     if case.compare is not None:
         case.compare(got)
         return
-    if _same(got, exp, atol):
+    if same_answer(got, exp, case):
         return
-    for wrong, hint in case.mistakes:
-        if _same(got, wrong, atol):
-            raise Problem(f"wrong values: {hint}")
     if not is_floating_point(exp):
         idx = tuple((got != exp).nonzero()[0].tolist())
         raise Problem(f"wrong values: first difference at index {idx}: expected {exp[idx].item()}, got {got[idx].item()}.")

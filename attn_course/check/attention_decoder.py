@@ -11,6 +11,9 @@ from attn_course.attention import masked_softmax, padding_mask
 from attn_course.check._engine import exercise
 from attn_course.check._verdicts import Case
 
+CHAPTER = "4 · The attention encoder-decoder"
+__all__ = ["masked_attention_weights", "context_vector"]
+
 
 def _attention_inputs(seed: int, b: int, s: int, h: int, lengths: list[int]):
     g = torch.Generator().manual_seed(seed)

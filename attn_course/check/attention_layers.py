@@ -10,6 +10,9 @@ from torch import Tensor
 from attn_course.check._engine import exercise
 from attn_course.check._verdicts import Case
 
+CHAPTER = "5 · The three attention layers"
+__all__ = ["additive_scores", "split_heads", "causal_mask"]
+
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)

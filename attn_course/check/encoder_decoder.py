@@ -17,6 +17,9 @@ from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
 from attn_course.models import Seq2SeqConfig
 from attn_course.train import build_model
 
+CHAPTER = "2 · The vanilla encoder-decoder"
+__all__ = ["teacher_forcing_input", "greedy_decode", "reverse_source"]
+
 # --- the toy task -----------------------------------------------------------------------------
 
 _TOY_PAIRS = [("16+75", "91"), ("52+607", "659"), ("3+4", "7"), ("999+1", "1000"), ("40+2", "42")]

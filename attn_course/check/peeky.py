@@ -10,6 +10,9 @@ from torch import Tensor
 from attn_course.check._engine import exercise
 from attn_course.check._verdicts import Case
 
+CHAPTER = "3 · The peeky encoder-decoder"
+__all__ = ["peeky_input"]
+
 
 def _peeky_reference(embedded: Tensor, h: Tensor) -> Tensor:
     return torch.cat([embedded, h[:, None, :].expand(-1, embedded.shape[1], -1)], dim=-1)   # (B, L, E + H)

@@ -11,6 +11,9 @@ from attn_course.attention import dot_product_attention
 from attn_course.check._engine import exercise
 from attn_course.check._verdicts import Case
 
+CHAPTER = "1 · Self-attention"
+__all__ = ["attention_weights", "self_attention_output"]
+
 
 def _gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
