@@ -300,9 +300,8 @@ def use(checker: object, fn: object) -> Callable:
     if callable(fn) and _passed.get(name) is fn:
         _print(f"{PASS} the cells below use your {getattr(fn, '__name__', name)}.")
         return fn
-    why = "has not passed its check yet" if _results.get(name) is not True else "is not the function that passed"
-    _print(f"ℹ️ your {name} {why}: the cells below use the course's version, {ours}. Once your "
-           f"check.{name}(...) passes, run this cell again to use yours.")
+    _print(f"ℹ️ the cells below use the course's version, {ours}, until your {name} passes its check "
+           f"(then run this cell again).")
     return entry.ours
 
 

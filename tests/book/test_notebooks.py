@@ -6,6 +6,7 @@ import nbformat
 import pytest
 import yaml
 
+from attn_course.check._engine import registry
 from support.paths import CHAPTERS, ROOT
 
 
@@ -48,17 +49,49 @@ def test_every_chapter_is_in_the_toc():
         assert f"chapters/{path.stem}" in files, f"{path.name} is missing from _toc.yml"
 
 
-def test_every_exercise_has_a_stub_a_check_and_a_checked_solution(notebook):
-    path, nb = notebook
+def _exercise_cells(nb) -> dict[str, tuple[list[str], list[str]]]:
+    """Each exercise label: (the code cells before its solution, the code cells of its solution)."""
     labels = re.findall(r"\{exercise\}[^\n]*\n:label: (\S+)", "\n".join(c.source for c in nb.cells))
-    assert len(labels) >= 2, f"{path.name}: at least two exercises"
+    found = {}
     for label in labels:
         start = next(i for i, c in enumerate(nb.cells) if f"{{solution-start}} {label}" in c.source)
-        solution = "\n".join(c.source for c in nb.cells[start:] if c.cell_type == "code").split("{solution-end}")[0]
-        assert re.search(r"assert check\.\w+\(\w+_solution\)", solution), f"{label}: the solution must assert its check"
-        before = [c.source for c in nb.cells[:start] if c.cell_type == "code"]
-        assert any("raise NotImplementedError" in s for s in before), f"{label}: no stub cell"
-        assert any(s.startswith("check.") for s in before), f"{label}: no check cell"
+        end = next(i for i, c in enumerate(nb.cells) if i > start and "{solution-end}" in c.source)
+        box = max(i for i, c in enumerate(nb.cells[:start]) if f":label: {label}" in c.source)
+        code = [c.source for c in nb.cells[box:start] if c.cell_type == "code"]
+        found[label] = code, [c.source for c in nb.cells[start:end] if c.cell_type == "code"]
+    return found
+
+
+def test_every_exercise_has_a_stub_a_check_and_a_checked_solution(notebook):
+    """Between its box and its solution, each exercise has its stub (by kind: a function raising
+    NotImplementedError, a blank prediction `= ...`, or the function with the bug) and its check
+    cell; its solution asserts the same check."""
+    path, nb = notebook
+    exercises = registry()
+    found = _exercise_cells(nb)
+    assert len(found) >= 3, f"{path.name}: at least three exercises"
+    for label, (before, solution) in found.items():
+        checks = [m for s in before for m in re.findall(r"^check\.(\w+)\(", s, re.M)]
+        assert len(checks) == 1 and checks[0] in exercises, f"{label}: one check cell of a known exercise, got {checks}"
+        entry = exercises[checks[0]]
+        assert any(re.search(rf"^assert check\.{entry.name}\(", s, re.M) for s in solution), \
+            f"{label}: the solution must assert check.{entry.name}(...)"
+        stub = {"build": r"raise NotImplementedError",
+                "predict": r"^\w+_prediction = \.\.\.",
+                "bug": rf"^(@.*\n)*def {entry.name}\("}[entry.kind]
+        assert any(re.search(stub, s, re.M) for s in before), f"{label}: no {entry.kind} stub ({stub})"
+
+
+def test_every_exercise_of_the_package_is_in_its_chapter():
+    """check.<name> for each registered exercise appears in the chapter its module names, and nowhere else."""
+    where: dict[str, set[int]] = {}
+    for number, path in enumerate(CHAPTERS, start=1):
+        nb = nbformat.read(path, as_version=4)
+        for before, _ in _exercise_cells(nb).values():
+            for name in (m for s in before for m in re.findall(r"^check\.(\w+)\(", s, re.M)):
+                where.setdefault(name, set()).add(number)
+    expected = {n: {int(e.chapter.split()[0])} for n, e in registry().items()}
+    assert where == expected
 
 
 def test_every_figure_has_alt_text_and_a_caption(notebook):

@@ -151,10 +151,12 @@ def test_no_directive_shows_as_raw_text(notebook):
 
 
 def test_checks_report_what_a_learner_needs(notebook):
-    checks = {c["source"].strip(): stdout(c) for c in notebook.cells
-              if c["type"] == "code" and re.search(r"\bcheck\.\w+\(", c["source"])}
-    stubs = {s: out for s, out in checks.items() if "_solution" not in s}
-    solutions = {s: out for s, out in checks.items() if "_solution" in s}
+    stubs, solutions, inside = {}, {}, False
+    for c in notebook.cells:          # a solution's check lies between its solution-start and -end markers
+        if c["type"] == "markdown":
+            inside = (inside or "{solution-start}" in c["source"]) and "{solution-end}" not in c["source"]
+        elif re.search(r"^(assert )?check\.(?!use\()\w+\(", c["source"], re.M):
+            (solutions if inside else stubs)[c["source"].strip()] = stdout(c)
     labels = exercise_labels(notebook)
     assert len(stubs) == len(labels), f"one check per exercise: {list(stubs)}"
     for source, out in stubs.items():
