@@ -22,6 +22,8 @@ from torch import Tensor
 from attn_course import _validate
 
 __all__ = [
+    "attention_weights",
+    "scaled_attention_weights",
     "dot_product_attention",
     "scaled_dot_product_attention",
     "self_attention",
@@ -60,6 +62,42 @@ def _softmax(scores: Tensor, mask: Tensor | None) -> Tensor:
     return weights.masked_fill(~allowed, 0.0)                    # (..., L, S)
 
 
+def attention_weights(query: Tensor, key: Tensor, mask: Tensor | None = None,
+                      scale: float | Tensor = 1.0) -> Tensor:
+    """The weights of dot-product attention, ``softmax(scale * Q K^T)`` over the keys.
+
+    query: (..., L, D); key: (..., S, D); mask: boolean, broadcastable to
+    (..., L, S), True = may attend; scale: a float or a 0-d tensor that
+    multiplies the scores (1.0: the plain dot product).
+    Returns weights (..., L, S): row i holds query i's weights over the keys.
+    """
+    _validate.qkv(query, key, key, ("query", "key", "key"))
+    _validate.scale(scale)
+    return _weights(query, key, mask, scale)
+
+
+def scaled_attention_weights(query: Tensor, key: Tensor, mask: Tensor | None = None) -> Tensor:
+    """The weights of scaled dot-product attention, ``softmax(Q K^T / sqrt(D))`` over the keys.
+
+    Shapes and mask as in :func:`attention_weights`; D = d_k is the width of the
+    queries and keys (Vaswani et al. 2017, eq. 1). Returns weights (..., L, S).
+    """
+    _validate.qkv(query, key, key, ("query", "key", "key"))
+    return _weights(query, key, mask, 1.0 / math.sqrt(query.shape[-1]))
+
+
+def _weights(query: Tensor, key: Tensor, mask: Tensor | None, scale: float | Tensor) -> Tensor:
+    """The attention weights, on inputs their callers have checked: the one place they are computed."""
+    # Scale the queries before the product, as PyTorch's SDPA does: a float16 score that
+    # fits once scaled must not overflow on the way.
+    q = query if isinstance(scale, float) and scale == 1.0 else query * scale
+    scores = q @ key.transpose(-2, -1)                           # (..., L, S)
+    _no_overflow(scores, "query @ key^T")
+    if mask is not None:
+        _validate.mask(mask, scores.shape)
+    return _softmax(scores, mask)                                # (..., L, S)
+
+
 def dot_product_attention(
     query: Tensor,
     key: Tensor,
@@ -83,14 +121,7 @@ def dot_product_attention(
 def _attend(query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None, scale: float | Tensor
             ) -> tuple[Tensor, Tensor]:
     """The maths of dot_product_attention, on inputs its callers have checked."""
-    # Scale the queries before the product, as PyTorch's SDPA does: a float16 score that
-    # fits once scaled must not overflow on the way.
-    q = query if isinstance(scale, float) and scale == 1.0 else query * scale
-    scores = q @ key.transpose(-2, -1)                           # (..., L, S)
-    _no_overflow(scores, "query @ key^T")
-    if mask is not None:
-        _validate.mask(mask, scores.shape)
-    weights = _softmax(scores, mask)                             # (..., L, S)
+    weights = _weights(query, key, mask, scale)                  # (..., L, S)
     context = weights @ value                                    # (..., L, Dv)
     return context, weights
 

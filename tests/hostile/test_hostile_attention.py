@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 
 from attn_course.attention import (
-    additive_attention, causal_mask, dot_product_attention, masked_softmax, padding_mask,
-    scaled_dot_product_attention, self_attention,
+    additive_attention, attention_weights, causal_mask, dot_product_attention, masked_softmax, padding_mask,
+    scaled_attention_weights, scaled_dot_product_attention, self_attention,
 )
 from attn_course.layers import AdditiveAttention, BahdanauAttention, DotProductAttention, MultiHeadAttention
 from attn_course.widgets import ExplorerValueError, MultiHeadExplorer, QueryKeyExplorer
@@ -43,6 +43,11 @@ FUNCTION_CASES = {
     "NaN in x": (lambda: self_attention(t(3, 4, fill=NAN)), ValueError, r"x must be finite"),
     "NaN in sdpa key": (lambda: scaled_dot_product_attention(q, t(2, 5, 4, fill=NAN), v), ValueError, r"key must be"),
     "NaN in v of additive": (lambda: additive_attention(q, k, v, t(4, fill=NAN)), ValueError, r"v must be finite"),
+    "NaN in the key of attention_weights": (lambda: attention_weights(q, t(2, 5, 4, fill=NAN)), ValueError,
+                                            r"key must be finite; got nan"),
+    "inf in the query of scaled_attention_weights": (lambda: scaled_attention_weights(t(2, 3, 4, fill=INF), k),
+                                                     ValueError, r"query must be finite; got inf"),
+    "str scale of attention_weights": (lambda: attention_weights(q, k, scale="2"), TypeError, r"scale must be a float"),
     # types, layouts, devices
     "sparse query": (lambda: dot_product_attention(q.to_sparse(), k, v), TypeError, r"query must be a dense tensor"),
     "meta key": (lambda: dot_product_attention(q, k.to("meta"), v), TypeError, r"key must hold values.*meta"),
@@ -55,6 +60,12 @@ FUNCTION_CASES = {
     "value length": (lambda: dot_product_attention(q, k, t(2, 4, 6)), ValueError, r"value must be \(..., S, Dv\) with S=5"),
     "no keys": (lambda: dot_product_attention(q, t(2, 0, 4), t(2, 0, 6)), ValueError, r"S >= 1"),
     "batch dims": (lambda: dot_product_attention(t(3, 3, 4), k, v), ValueError, r"do not broadcast"),
+    "key width of scaled_attention_weights": (lambda: scaled_attention_weights(q, t(2, 5, 3)), ValueError,
+                                              r"key must be \(..., S, D\) with D=4"),
+    "batch dims of attention_weights": (lambda: attention_weights(t(3, 3, 4), k), ValueError, r"do not broadcast"),
+    "float16 scores that overflow": (lambda: attention_weights(t(2, 3, 4, dtype=torch.float16) * 300,
+                                                               t(2, 5, 4, dtype=torch.float16) * 300),
+                                     ValueError, r"the scores query @ key\^T overflow torch.float16"),
     # masks
     "float mask": (lambda: dot_product_attention(q, k, v, mask=torch.ones(2, 3, 5)), TypeError, r"mask must be boolean"),
     "mask that grows": (lambda: dot_product_attention(q, k, v, mask=torch.ones(4, 2, 3, 5, dtype=torch.bool)),

@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 
 from attn_course.attention import (
     additive_attention,
+    attention_weights,
     causal_mask,
     dot_product_attention,
     masked_softmax,
     padding_mask,
+    scaled_attention_weights,
     scaled_dot_product_attention,
     self_attention,
 )
@@ -108,6 +110,15 @@ def test_scaled_dot_product_attention_hand_2x2_divides_by_sqrt_d():
     want_context, want_weights = hand_2x2(1.0 / math.sqrt(2.0))  # D = 2
     torch.testing.assert_close(weights, torch.tensor(want_weights, dtype=F64), rtol=0, atol=1e-12)
     torch.testing.assert_close(context, torch.tensor(want_context, dtype=F64), rtol=0, atol=1e-12)
+
+
+def test_attention_weights_hand_2x2():
+    q, k = (torch.tensor(t, dtype=F64) for t in (Q2, K2))
+    for s in (1.0, 2.5):
+        torch.testing.assert_close(attention_weights(q, k, scale=s), torch.tensor(hand_2x2(s)[1], dtype=F64),
+                                   rtol=0, atol=1e-12)
+    torch.testing.assert_close(scaled_attention_weights(q, k),                     # D = 2
+                               torch.tensor(hand_2x2(1.0 / math.sqrt(2.0))[1], dtype=F64), rtol=0, atol=1e-12)
 
 
 def test_hand_2x2_with_mask():
@@ -217,6 +228,27 @@ def test_sdpa_parity_with_pytorch(qb, kb, L, S, D, Dv, masked):
     torch.testing.assert_close(context, want, rtol=0, atol=1e-6)
     scores = q @ k.transpose(-2, -1) / math.sqrt(D)
     torch.testing.assert_close(weights, reference_weights(scores, mask), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["no_mask", "mask"])
+@pytest.mark.parametrize("qb, kb, L, S, D, Dv", PARITY_SHAPES)
+def test_weights_alone_match_pytorch_and_the_attention_functions(qb, kb, L, S, D, Dv, masked):
+    """attention_weights and scaled_attention_weights: PyTorch's SDPA with the identity as values returns
+    the weights; and they are the weights that dot_product_attention and scaled_dot_product_attention return."""
+    gen = torch.Generator().manual_seed(100 * L + 10 * S + D + 1)
+    q, k, v = randn(*qb, L, D, gen=gen), randn(*kb, S, D, gen=gen), randn(*kb, S, Dv, gen=gen)
+    batch = torch.broadcast_shapes(qb, kb)
+    mask = with_one_key_per_row(random_mask(*batch, L, S, gen=gen), gen) if masked else None
+    identity = torch.eye(S, dtype=F64).expand(*batch, S, S)
+    scaled = scaled_attention_weights(q, k, mask=mask)
+    assert scaled.shape == (*batch, L, S)
+    torch.testing.assert_close(scaled, F.scaled_dot_product_attention(q, k.expand(*batch, S, D), identity,
+                                                                      attn_mask=mask), rtol=0, atol=1e-6)
+    torch.testing.assert_close(scaled, scaled_dot_product_attention(q, k, v, mask=mask)[1], rtol=0, atol=0)
+    plain = attention_weights(q, k, mask=mask, scale=0.7)
+    torch.testing.assert_close(plain, F.scaled_dot_product_attention(q, k.expand(*batch, S, D), identity,
+                                                                     attn_mask=mask, scale=0.7), rtol=0, atol=1e-6)
+    torch.testing.assert_close(plain, dot_product_attention(q, k, v, mask=mask, scale=0.7)[1], rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("mask_shape", ["(L, S)", "(B, 1, 1, S)"])
@@ -535,6 +567,17 @@ def test_mismatched_length_names_value(fn):
     v = torch.randn(2, 4, 7)
     with pytest.raises(ValueError, match=rf"^value .*S=5 as in key.*{shape(2, 4, 7)}"):
         fn(q, k, v)
+
+
+@pytest.mark.parametrize("fn", [attention_weights, scaled_attention_weights])
+def test_weights_alone_name_the_argument(fn):
+    q, k, _ = qkv()
+    with pytest.raises(ValueError, match=rf"^key .*D=4 as in query.*{shape(2, 5, 6)}"):
+        fn(q, torch.randn(2, 5, 6))
+    with pytest.raises(TypeError, match=r"^query must be a floating tensor"):
+        fn(q.long(), k)
+    with pytest.raises(ValueError, match=r"^mask must be broadcastable to \(..., L, S\) = \(2, 3, 5\)"):
+        fn(q, k, torch.ones(2, 5, 3, dtype=torch.bool))
 
 
 def test_batch_dims_that_do_not_broadcast():
