@@ -7,7 +7,8 @@ Dv value width, H heads, Dh = D / H head width.
   (score_mode="dot") and ``keras.layers.AdditiveAttention``, call convention included.
 - ``BahdanauAttention``: the paper's ``v^T tanh(W_q q + W_k k)``, projections included.
 - ``MultiHeadAttention``: ``torch.nn.MultiheadAttention`` (batch first), with our mask convention;
-  ``to_torch_masks`` converts a mask to PyTorch's ``attn_mask`` / ``key_padding_mask``.
+  ``split_heads`` is its step (B, L, D) -> (B, H, L, Dh); ``to_torch_masks`` converts a mask to
+  PyTorch's ``attn_mask`` / ``key_padding_mask``.
 
 Masks are boolean, **True = may attend**. A query row with no allowed key gets
 zero weights and a zero context, never NaN. (Keras gives such a row uniform
@@ -27,7 +28,8 @@ from attn_course import _validate
 from attn_course._validate import shape as _shape
 from attn_course.attention import additive_attention, causal_mask, dot_product_attention, masked_softmax
 
-__all__ = ["DotProductAttention", "AdditiveAttention", "BahdanauAttention", "MultiHeadAttention", "to_torch_masks"]
+__all__ = ["DotProductAttention", "AdditiveAttention", "BahdanauAttention", "MultiHeadAttention", "split_heads",
+           "to_torch_masks"]
 
 
 def _check_inputs(query: Tensor, key: Tensor | None, value: Tensor, value_legend: str = "(B, S, Dv)") -> Tensor:
@@ -201,6 +203,21 @@ class BahdanauAttention(nn.Module):
             raise ValueError(f"mask (2-D) must be (B, S) = {(keys.shape[0], keys.shape[1])}; got {_shape(mask)}")
 
 
+def split_heads(x: Tensor, num_heads: int) -> Tensor:
+    """x (B, L, D) as H = ``num_heads`` heads (B, H, L, Dh), Dh = D / H: head h holds the features
+    h*Dh .. (h+1)*Dh - 1 of each position. A view of x where its strides allow (always for a
+    contiguous x), so no number is copied."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"x must be a torch.Tensor of shape (B, L, D); got {type(x).__name__}")
+    if x.dim() != 3:
+        raise ValueError(f"x must be (B, L, D); got {_shape(x)}")
+    H = _validate.integer("num_heads", num_heads, 1)
+    B, L, D = x.shape
+    if D % H:
+        raise ValueError(f"D={D}, the last dim of x {_shape(x)}, must be divisible by num_heads={H} (Dh = D / H)")
+    return x.reshape(B, L, H, D // H).transpose(1, 2)                    # (B, H, L, Dh)
+
+
 def _heads_mask(mask: object, B: int, H: int, L: int, S: int) -> Tensor:
     """Our mask as a 4-D mask broadcastable to (B, H, L, S): (L, S), (B, L, S) or (B, 1, S), or (B, H, L, S)."""
     legend = f"(L, S), (B, L, S), (B, 1, S) or (B, H, L, S) with B={B}, H={H}, L={L}, S={S}"
@@ -274,8 +291,9 @@ class MultiHeadAttention(nn.Module):
         _check_flags(need_weights=need_weights, average_weights=average_weights)
         mask = None if mask is None else _heads_mask(mask, B, self.num_heads, L, S)  # 4-D
         # Scale q by 1/sqrt(Dh) before the product, as PyTorch does: cheaper than scaling the (B, H, L, S) scores.
-        q = self._split(self.q_proj(query)) * self.head_dim ** -0.5                   # (B, H, L, Dh)
-        k, v = self._split(self.k_proj(key)), self._split(self.v_proj(value))         # (B, H, S, Dh)
+        H = self.num_heads
+        q = split_heads(self.q_proj(query), H) * self.head_dim ** -0.5                # (B, H, L, Dh)
+        k, v = split_heads(self.k_proj(key), H), split_heads(self.v_proj(value), H)   # (B, H, S, Dh)
         if need_weights:
             weights = masked_softmax(q @ k.transpose(-2, -1), mask)                    # (B, H, L, S)
             context = weights @ v                                                      # (B, H, L, Dh)
@@ -285,10 +303,6 @@ class MultiHeadAttention(nn.Module):
         if not need_weights:
             return output, None
         return output, weights.mean(dim=1) if average_weights else weights            # (B, [H,] L, S)
-
-    def _split(self, x: Tensor) -> Tensor:
-        B, n, _ = x.shape
-        return x.view(B, n, self.num_heads, self.head_dim).transpose(1, 2)   # (B, H, n, Dh)
 
     def _check(self, query: Tensor, key: Tensor, value: Tensor) -> tuple[int, int, int]:
         _check_inputs(query, key, value, value_legend="(B, S, D)")
