@@ -14,14 +14,14 @@
 // Importing this module touches no DOM (its maths is tested under node).
 import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModifier } from "./shared/dom.js";
 import { fmt } from "./shared/format.js";
-import { OKABE_ITO, QUERY_COLOUR, seriesColour } from "./shared/palette.js";
+import { INK_COLOUR, QUERY_COLOUR, seriesColour, themed } from "./shared/palette.js";
 import { Plane, clamp, dragTips, extentFor, keyStep, makeArrow, makeHandle, paintArrow, placeArrow, removeArrow, snap } from "./shared/plane.js";
 
 const PLANE = { side: 340, pad: 28 };  // the square plane and its margin (ticks, labels), SVG units
 const GHOST_LABEL_DISTANCE = 48;       // the query's start is labelled once the query is this far away
-// One colour per head (keys in its plane, its bars): seriesColour(h).
-const AVERAGE_COLOUR = OKABE_ITO.black;
-const MASKED_COLOUR = "#9a9a9a";
+// One colour per head (keys in its plane, its bars, its chip's swatch): seriesColour(h).
+const AVERAGE_COLOUR = INK_COLOUR;
+const MASKED_COLOUR = themed("neutral");
 const MASK_MODES = [["none", "None"], ["padding", "Padding"], ["causal", "Causal"]];
 const INPUTS = ["tokens", "embeddings", "w_query", "w_key", "b_query", "b_key", "head", "query_index",
   "query_offset", "mask_mode", "padding_length"];
@@ -152,7 +152,11 @@ function rebuildChips(view, tokens, H) {
   view.tokenChips = radios(view.controls, view.id, "Query", "mh-token", tokens.map((t, j) => [j, t]));
   const heads = [...Array.from({ length: H }, (_, h) => [h, `Head ${h + 1}`]), [-1, "Average"]];
   view.headChips = radios(view.controls, view.id, "Head", "mh-head", heads);
-  view.headChips.forEach(({ span }, i) => { span.style.setProperty("--mh-swatch", headColour(i < H ? i : -1)); });
+  view.headChips.forEach(({ span }, i) => {
+    const swatch = html("span", { class: "mh-swatch", "aria-hidden": "true" });
+    swatch.style.background = headColour(i < H ? i : -1);
+    span.prepend(swatch);
+  });
   view.controls.prepend(view.tokenChips[0].label.parentNode, view.headChips[0].label.parentNode);
   view.slider.max = tokens.length;
 }
@@ -261,6 +265,7 @@ function drawHead(view, t, result) {
   };
   const keyItems = groupKeys(r.keys, t.tokens, result.allowed).map((group) => {
     const arrow = makeArrow(plane.keys, plane.labels, group.masked ? "mh-key-arrow mh-masked" : "mh-key-arrow");
+    arrow.label.classList.toggle("mh-masked", group.masked);       // a masked key's label is muted too
     view.keyArrows.push(arrow);
     return item(arrow, group.vector, group.text, group.masked ? MASKED_COLOUR : headColour(h));
   });

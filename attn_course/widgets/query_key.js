@@ -10,7 +10,7 @@
 // otherwise. Importing this module touches no DOM (it is tested under node).
 import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModifier } from "./shared/dom.js";
 import { fmt } from "./shared/format.js";
-import { OKABE_ITO, QUERY_COLOUR, seriesColour } from "./shared/palette.js";
+import { INK_COLOUR, QUERY_COLOUR, seriesColour } from "./shared/palette.js";
 import { Plane, clamp, dragTips, extentFor, keyStep, makeArrow, makeHandle, placeArrow, removeArrow, snap } from "./shared/plane.js";
 
 const PLANE = { side: 360, pad: 30 };  // the square plane and its margin (ticks, labels), SVG units
@@ -18,7 +18,7 @@ const PLANE = { side: 360, pad: 30 };  // the square plane and its margin (ticks
 const SCALE_MIN = 0.25;
 const SCALE_MAX = 4;
 const SCALE_STEP = 0.25;
-const OUTPUT_COLOUR = OKABE_ITO.black;
+const OUTPUT_COLOUR = INK_COLOUR;
 const OUTPUT_DASHES = "7 5";
 const PICK_KEYS = "Q 0 1 2 3 4 5 6 7 8 9";   // the handles' keys besides the arrow keys
 const TITLE = "weights = softmax(scale · k·q)";

@@ -12,7 +12,6 @@
 // (it is tested under node).
 import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModifier } from "./shared/dom.js";
 import { fmt } from "./shared/format.js";
-import { OKABE_ITO } from "./shared/palette.js";
 
 // ---- Sizes, in CSS px
 const CELL_MAX = 40;                   // widest input column (short inputs stay compact)
@@ -21,18 +20,11 @@ const HEAT_ROW = 13;                   // height of one step's row in the heatma
 const HEAT_GAP = 8;                    // between the input row and the heatmap
 const BAR_WIDTH = 110;                 // a candidate's probability bar at probability 1
 
-// ---- Colours, from the Okabe-Ito palette (shared/palette.json)
-// Weights: a single-hue sequential ramp, white (0) to Okabe-Ito blue (1). Its
-// lightness falls steadily, so it reads the same in every kind of colour vision
-// and in greyscale; the text on each cell is black or white, whichever contrasts more.
-const HEAT_LOW = "#ffffff";
-const HEAT_HIGH = OKABE_ITO.blue;
-const INK_DARK = "#000000";
-const INK_LIGHT = "#ffffff";
-const CURRENT_COLOUR = OKABE_ITO.vermillion;   // the current step: its token and its row (the CSS: --okabe-ito-vermillion)
-const CHOSEN_BAR = OKABE_ITO.orange;           // the chosen token's probability
-const OTHER_BAR = "#9a9a9a";                   // the other candidates'
-const FUTURE_CELL = "#f2f2f2";                 // rows of steps not reached yet
+// ---- Colours: all in the CSS (stepper.css, shared/theme.css), so they follow the theme.
+// A weight w colours its cell through the CSS property --ds-w: a single-hue sequential
+// ramp from --ex-heat-low (0) to --ex-heat-high (1) whose lightness changes steadily, so it
+// reads the same in every kind of colour vision and in greyscale; in each theme one ink
+// (--ex-heat-ink) reaches 4.5:1 on every weight.
 
 const EOS = "</s>";
 
@@ -66,24 +58,9 @@ export function argmax(values) {
   return best;
 }
 
-const rgb = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
-const hex = (channels) => "#" + channels.map((c) => Math.round(c).toString(16).padStart(2, "0")).join("");
-/** WCAG relative luminance of a "#rrggbb" colour. */
-function luminance(colour) {
-  const [r, g, b] = rgb(colour).map((c) => c / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-}
-const contrast = (a, b) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
-  return (hi + 0.05) / (lo + 0.05);
-};
-
-/** The cell colour of weight w in [0, 1] and the ink (text colour) most readable on it. */
-export function heatColour(w) {
-  const t = Math.min(1, Math.max(0, w));
-  const [low, high] = [rgb(HEAT_LOW), rgb(HEAT_HIGH)];
-  const fill = hex(low.map((c, i) => c + t * (high[i] - c)));
-  return { fill, ink: contrast(fill, INK_DARK) >= contrast(fill, INK_LIGHT) ? INK_DARK : INK_LIGHT };
+/** Colour `node` by weight w: the CSS property --ds-w, w clamped to [0, 1] (stepper.css mixes the colour). */
+export function paintWeight(node, w) {
+  node.style.setProperty("--ds-w", String(Math.min(1, Math.max(0, w))));
 }
 
 /** What the readout says at `step` (0-based) of `example` ({source, output, weights,
@@ -233,10 +210,9 @@ function updateControls(view, step, T) {
 /** The input cells: this step's weights, the largest framed. */
 function updateCells(view, weights, best) {
   weights.forEach((w, j) => {
-    const { cell, value, token } = view.cells[j], colour = heatColour(w);
+    const { cell, value, token } = view.cells[j];
     cell.dataset.weight = String(w);
-    cell.style.background = colour.fill;
-    cell.style.color = colour.ink;
+    paintWeight(cell, w);
     cell.classList.toggle("ds-argmax", j === best);
     value.textContent = cellText(w);
     cell.title = `${shown(token)}: ${fmt(w)}`;
@@ -251,11 +227,11 @@ function updateHeat(view, example, step) {
     label.textContent = reached ? shown(token) : "";
     label.classList.toggle("ds-current", t === step);
     heat.forEach((c, j) => {
-      c.style.background = reached ? heatColour(example.weights[t][j]).fill : FUTURE_CELL;
+      c.classList.toggle("ds-future", !reached);
+      paintWeight(c, reached ? example.weights[t][j] : 0);
     });
   });
   view.rowFrame.style.gridArea = `${step + 3} / 2 / span 1 / span ${view.cells.length}`;
-  view.rowFrame.style.borderColor = CURRENT_COLOUR;
 }
 
 const tokenClass = (token, current) => `ds-token${current ? " ds-current" : ""}${token === EOS ? " ds-eos" : ""}`;
@@ -276,8 +252,7 @@ function updateDecision(view, example, step) {
       const track = html("span", { class: "ds-track" }, row);
       track.style.width = `${BAR_WIDTH}px`;
       const bar = html("span", { class: "ds-bar" }, track);
-      bar.style.width = `${Math.max(1, p * BAR_WIDTH)}px`;
-      bar.style.background = k === 0 ? CHOSEN_BAR : OTHER_BAR;
+      bar.style.width = `${Math.max(1, p * BAR_WIDTH)}px`;      // coloured by .ds-chosen in the CSS
       html("span", { class: "ds-probability" }, row, probabilityText(p));
     }
     return row;

@@ -1,6 +1,7 @@
 // The plane that the query/key and multi-head explorers draw vectors on: its grid, arrows
 // from the origin with labels placed clear of each other, and handles at the tips to drag
-// or to move with the arrow keys. Sizes in SVG user units (= CSS px at full size).
+// or to move with the arrow keys. Sizes in SVG user units (= CSS px at full size); colours
+// in card.css (classes ex-gridline, ex-axis, ex-tick, ex-arrow, ex-label), so they follow the theme.
 import { FOCUSABLE, announce, html, mute, svg } from "./dom.js";
 
 const EXTENT_MIN = 2;                  // a plane shows at least [-2, 2] x [-2, 2]
@@ -16,9 +17,6 @@ const HANDLE_RADIUS = 14;              // the grab area around a tip (.ex-handle
 const LABEL_GAP = 6;                   // between a handle's edge and its label
 const FONT_SIZE = 14;
 const TICK_FONT_SIZE = 10;
-const GRID_COLOUR = "#e4e4e4";
-const AXIS_COLOUR = "#8a8a8a";
-const TICK_COLOUR = "#666666";
 
 // Motion: every position snaps to multiples of 1 / SNAP (0.05), so the numbers sent to
 // Python stay short (0.35, not 0.3512849).
@@ -79,17 +77,17 @@ export class Plane {
     this.grid.replaceChildren();
     const step = gridStep(extent);
     const n = Math.min(Math.floor(extent / step + 1e-9), MAX_GRID_LINES);
-    const tickAttributes = { fill: TICK_COLOUR, "font-size": TICK_FONT_SIZE, "text-anchor": "middle" };
+    const tickAttributes = { class: "ex-tick", "font-size": TICK_FONT_SIZE, "text-anchor": "middle" };
     for (let i = -n; i <= n; i++) {
       const [px, py] = this.toPixels([i * step, i * step]);
-      const colour = i === 0 ? AXIS_COLOUR : GRID_COLOUR;
-      svg("line", { x1: px, y1: pad, x2: px, y2: pad + side, stroke: colour }, this.grid);
-      svg("line", { x1: pad, y1: py, x2: pad + side, y2: py, stroke: colour }, this.grid);
+      const line = { class: i === 0 ? "ex-axis" : "ex-gridline" };
+      svg("line", { ...line, x1: px, y1: pad, x2: px, y2: pad + side }, this.grid);
+      svg("line", { ...line, x1: pad, y1: py, x2: pad + side, y2: py }, this.grid);
       const tick = String(+(i * step).toPrecision(6));
       svg("text", { ...tickAttributes, x: px, y: pad + side + TICK_OFFSET }, this.grid).textContent = tick;
       svg("text", { ...tickAttributes, x: pad - TICK_OFFSET, y: py, "dominant-baseline": "central" }, this.grid).textContent = tick;
     }
-    svg("rect", { x: pad, y: pad, width: side, height: side, fill: "none", stroke: AXIS_COLOUR }, this.grid);
+    svg("rect", { class: "ex-axis", x: pad, y: pad, width: side, height: side }, this.grid);
   }
 
   /** Put `handle` (an HTML element over the drawing) on the point `vector`. */
@@ -164,12 +162,9 @@ export function makeArrow(layer, labelLayer, className, colour = null) {
   return arrow;
 }
 
-/** Give `arrow` and its label `colour`. */
+/** Give `arrow` `colour`, a CSS value such as themed("blue") (its label keeps the text colour). */
 export function paintArrow(arrow, colour) {
-  arrow.shaft.setAttribute("stroke", colour);
-  arrow.head.setAttribute("fill", colour);
-  arrow.dot.setAttribute("fill", colour);
-  arrow.label.setAttribute("fill", colour);
+  arrow.group.style.setProperty("--ex-arrow", colour);
 }
 
 /** Take `arrow` and its label out of the drawing. */

@@ -38,8 +38,9 @@ def test_each_explorer_gets_one_joined_module_and_style_sheet(name):
     # dependencies first: palette before dom (dom imports palette)
     assert esm.index("const $shared$palette") < esm.index("const $shared$dom")
     root = {"query_key": ".qk-explorer {", "multihead": ".mh-explorer {", "stepper": ".ds-stepper {"}[name]
-    assert css.index(".ex-card {") < css.index(root)                # the shared sheet first, the explorer's after
-    assert css.count(".ex-card {") == 1
+    # the shared sheets first (the theme, then the card), each once; the explorer's after
+    assert css.index("--ex-bg: #ffffff;") < css.index(".ex-card {\n  padding") < css.index(root)
+    assert css.count("--ex-bg: #ffffff;") == 1 and css.count(".ex-card {\n  padding") == 1
     assert "keys" not in explorer.trait_names(sync=True)          # never shadow Widget.keys
 
 
@@ -127,18 +128,21 @@ def test_python_and_js_palettes_are_the_same():
         module.paletteProperties(probe);
         const { setProperty, ...properties } = probe.style;
         print({ palette: module.OKABE_ITO, frozen: Object.isFrozen(module.OKABE_ITO), series: module.SERIES_COLOURS,
-                query: module.QUERY_COLOUR, sixth: module.seriesColour(5), properties });
+                names: module.SERIES, query: module.QUERY_COLOUR, ink: module.INK_COLOUR, sixth: module.seriesColour(5),
+                themed: module.themed("blue"), properties });
     """)
     assert list(js["palette"].items()) == list(plots.OKABE_ITO.items())    # same names, colours and order
-    assert js["frozen"] and js["query"] == plots.OKABE_ITO["vermillion"]
-    assert js["series"] == [plots.OKABE_ITO[c] for c in ("blue", "green", "purple", "sky", "orange")]
+    # The explorers draw with the palette as the theme shows it: theme.css's --ex-<name> (test_theme.py)
+    assert js["frozen"] and js["query"] == "var(--ex-vermillion)" and js["ink"] == "var(--ex-ink)"
+    assert js["names"] == ["blue", "green", "purple", "sky", "orange"] and set(js["names"]) <= set(plots.OKABE_ITO)
+    assert js["series"] == [f"var(--ex-{c})" for c in js["names"]] and js["themed"] == "var(--ex-blue)"
     assert js["sixth"] == js["series"][0]
     assert js["properties"] == {f"--okabe-ito-{name}": colour for name, colour in plots.OKABE_ITO.items()}
 
 
 def test_no_other_copy_of_the_palette_in_the_explorers_or_plots():
     colours = {c.lower() for c in plots.OKABE_ITO.values() if c != "#000000"}
-    for path in [*WIDGETS.glob("*.js"), *WIDGETS.glob("*.css"), *WIDGETS.glob("*.py"), Path(plots.__file__)]:
+    for path in [*WIDGETS.rglob("*.js"), *WIDGETS.rglob("*.css"), *WIDGETS.glob("*.py"), Path(plots.__file__)]:
         found = {c for c in colours if c in path.read_text().lower()}
         assert not found, f"{path.name} writes the palette's {found} again: use shared/palette.json"
 
@@ -190,7 +194,7 @@ def test_plane_maps_points_both_ways_and_labels_stay_in_the_drawing():
         const pixels = [[0, 0], [2, 2], [-1, 0.5]].map((p) => plane.toPixels(p));
         const back = pixels.map(([x, y]) => plane.fromPointer({ clientX: 10 + x / 2, clientY: 20 + y / 2 }));
         const arrows = [[2, 2], [2, 1.9], [-2, -2]].map((v, i) => {
-          const a = module.makeArrow(plane.keys, plane.labels, "k", "#123456");
+          const a = module.makeArrow(plane.keys, plane.labels, "k", "var(--ex-blue)");
           const tip = plane.toPixels(v);
           return { label: a.label, text: `label ${i}`, tip, direction: module.placeArrow(a, plane.toPixels([0, 0]), tip) };
         });
@@ -199,15 +203,21 @@ def test_plane_maps_points_both_ways_and_labels_stay_in_the_drawing():
         plane.moveHandle(handle, [1, -1]);
         print({ view: plane.view, pixels, back, gridLines: plane.grid.querySelectorAll("line").length,
                 labels: arrows.map((a) => [Number(a.label.getAttribute("x")), Number(a.label.getAttribute("y")), a.label.textContent,
-                                           a.label.getAttribute("fill")]),
+                                           a.label.getAttribute("class")]),
+                paints: plane.keys.children.map((g) => [g.getAttribute("class"), g.style["--ex-arrow"],
+                                                        g.children.map((c) => c.getAttribute("fill") ?? c.getAttribute("stroke"))]),
+                grid: [...new Set(plane.grid.children.map((c) => `${c.tagName}.${c.getAttribute("class")}`))].sort(),
                 handle: [handle.style.left, handle.style.top], layers: plane.drawing.children.length });
     """)
     assert js["view"] == 420 and js["layers"] == 4
     assert js["pixels"] == [[210, 210], [390, 30], [120, 165]]
     assert js["back"] == [[0, 0], [2, 2], [-1, 0.5]]
     assert js["gridLines"] == 2 * 9                                 # -2..2 by 0.5, both ways
-    for x, y, text, fill in js["labels"]:
-        assert 0 <= x <= 420 and 0 <= y <= 420 and text.startswith("label") and fill == "#123456"
+    for x, y, text, cls in js["labels"]:
+        assert 0 <= x <= 420 and 0 <= y <= 420 and text.startswith("label") and cls == "ex-label"
+    # Colours come from the theme's CSS: an arrow sets --ex-arrow, its parts have no colour of their own
+    assert js["paints"] == [["ex-arrow k", "var(--ex-blue)", [None, None, None]]] * 3
+    assert js["grid"] == ["line.ex-axis", "line.ex-gridline", "rect.ex-axis", "text.ex-tick"]
     (x0, y0, *_), (x1, y1, *_) = js["labels"][:2]
     assert abs(x0 - x1) > 10 or abs(y0 - y1) > 10                  # two tips close together: labels apart
     assert js["handle"] == ["71.42857142857143%", "71.42857142857143%"]
