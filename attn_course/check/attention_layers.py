@@ -37,10 +37,15 @@ def _largest(shown: object) -> dict[str, list[float]]:
         raise Problem(f"{what}; got {got}.")
     values = {}
     for name in _SCORES:
-        try:
-            row = [float(x) for x in shown[name]]
+        row = shown[name]
+        if isinstance(row, Tensor):
+            row = row.tolist() if row.dim() == 1 else None
+        try:                    # a list or tuple only: no generator that never ends
+            row = [float(x) for x in row] if isinstance(row, (list, tuple)) and len(row) <= 1000 else None
         except (TypeError, ValueError, RuntimeError):
-            raise Problem(f"{what}; largest[{name!r}] is not a list of numbers.") from None
+            row = None
+        if row is None:
+            raise Problem(f"{what}; largest[{name!r}] is not a list of numbers.")
         if len(row) < 2 or not all(0.0 <= x <= 1.0 + 1e-6 for x in row):
             raise Problem(f"{what}; largest[{name!r}] must hold at least two weights between 0 and 1, "
                           f"got {row[:6]}.")
@@ -72,8 +77,8 @@ def _observe_bigger_inputs(shown: object) -> Outcome:
     wrong={
         "additive": "It is the other way round: q·k grows with the square of the factor, so the dot weights head "
                     "for one-hot, while the tanh caps the additive score at ‖v‖₁.",
-        "both": "The tanh saturates: with v fixed the additive score stays between -‖v‖₁ and ‖v‖₁, so no key can "
-                "take almost all the weight, however large the inputs.",
+        "both": "The tanh saturates: with v fixed the additive score stays between -‖v‖₁ and ‖v‖₁, so its weights "
+                "sharpen only so far, however large the inputs.",
         "neither": "The softmax ignores a shift of all the scores, not a factor: multiplying q and k by 10 "
                    "multiplies the dot scores by 100, and the dot weights become one-hot.",
     },
@@ -114,6 +119,11 @@ def _split_heads_and_width_swapped(x, num_heads):
     return x.view(B, L, D // num_heads, num_heads).transpose(1, 2)
 
 
+def _split_wrong_pair_swapped(x, num_heads):
+    B, L, D = x.shape
+    return x.view(B, L, num_heads, D // num_heads).transpose(2, 3)
+
+
 def _split_transpose_first(x, num_heads):
     B, L, D = x.shape
     return x.transpose(1, 2).reshape(B, num_heads, L, D // num_heads)
@@ -138,6 +148,8 @@ SPLIT_HEADS_MISTAKES = (
             "each position.", _split_interleaved),
     Mistake("you cut D into (Dh, H): num_heads is the number of heads H, each D // num_heads wide, so view "
             "(B, L, H, Dh).", _split_heads_and_width_swapped),
+    Mistake("you swapped the wrong pair of axes: after the view (B, L, H, Dh), the positions L and the heads H "
+            "(axes 1 and 2) change places.", _split_wrong_pair_swapped),
     Mistake("you moved the features before cutting them: cut the last axis into (H, Dh) first, then swap the "
             "positions and the heads.", _split_transpose_first),
     Mistake("the last two axes are swapped: each head holds (L, Dh), one row per position.",
