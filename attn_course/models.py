@@ -16,7 +16,7 @@ of the source:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from typing import NamedTuple
@@ -26,18 +26,19 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from attn_course import _validate
-from attn_course.attention import dot_product_attention, padding_mask
+from attn_course.attention import masked_softmax, padding_mask
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Encoded, Pair, Vocab, encode_pairs
 from attn_course.layers import BahdanauAttention
 
 __all__ = [
     "DECODERS", "SCORES", "Seq2SeqConfig", "Memory", "Step", "Encoder",
-    "VanillaDecoder", "PeekyDecoder", "AttentionDecoder", "Seq2Seq",
+    "VanillaDecoder", "PeekyDecoder", "AttentionDecoder", "Seq2Seq", "dot_attention_weights",
 ]
 
 DECODERS = ("vanilla", "peeky", "attention")
 SCORES = ("dot", "general", "additive")
 State = tuple[Tensor, Tensor]  # (h, c), each (1, B, H) as nn.LSTM wants them
+WeightsFn = Callable[[Tensor, Tensor, Tensor], Tensor]   # (query (B, L, H), keys (B, S, H), mask (B, S)) -> (B, L, S)
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,24 @@ class PeekyDecoder(nn.Module):
         return self.out(torch.cat([hidden, peek], dim=-1)), state, None  # (B, L, V)
 
 
+def dot_attention_weights(query: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
+    """The decoder's "dot" attention weights at every step at once (Luong et al. 2015, eq. 8).
+
+    query: (B, L, H) decoder states; keys: (B, S, H) encoder states; mask: (B, S) boolean,
+    True = may attend (a real source token). Returns weights (B, L, S): the softmax over S
+    of query · key, 0 where mask is False, each row summing to 1 over the real positions.
+    """
+    _validate.qkv(query, keys, keys, ("query", "keys", "keys"), "(B, L, H)")
+    if query.dim() != 3 or keys.dim() != 3 or keys.shape[0] != query.shape[0]:
+        raise ValueError(f"query must be (B, L, H) and keys (B, S, H) with the same B and H; "
+                         f"got {tuple(query.shape)} and {tuple(keys.shape)}")
+    B, S = keys.shape[:2]
+    if not isinstance(mask, Tensor) or mask.dtype != torch.bool or mask.shape != (B, S):
+        got = f"{mask.dtype} {tuple(mask.shape)}" if isinstance(mask, Tensor) else type(mask).__name__
+        raise ValueError(f"mask must be a boolean (B, S) = {(B, S)} tensor (True = may attend); got {got}")
+    return masked_softmax(query @ keys.transpose(1, 2), mask[:, None, :])   # (B, L, S)
+
+
 class AttentionDecoder(nn.Module):
     """At every step, attends over ALL encoder states with its LSTM state as the query.
 
@@ -169,12 +188,15 @@ class AttentionDecoder(nn.Module):
     "additive": v · tanh(W_q s + W_k h_j), the score of Bahdanau et al. 2015, computed
     by :class:`~attn_course.layers.BahdanauAttention`. The query s is the state after
     the LSTM's update, as in Luong et al. The context (the weighted sum of the encoder
-    states) and the state predict the next token.
+    states) and the state predict the next token. The "dot" and "general" weights come
+    from ``weights_fn`` (:func:`dot_attention_weights`; :meth:`Seq2Seq.attending_with`
+    swaps in another, e.g. yours).
     """
 
     def __init__(self, vocab_size: int, embed_dim: int, hidden_dim: int, score: str = "dot"):
         super().__init__()
         self.score = score
+        self.weights_fn: WeightsFn = dot_attention_weights
         self.embed = nn.Embedding(vocab_size, embed_dim, padding_idx=PAD_ID)
         self.lstm = nn.LSTM(embed_dim, hidden_dim, batch_first=True)
         if score == "general":
@@ -185,12 +207,12 @@ class AttentionDecoder(nn.Module):
 
     def attend(self, query: Tensor, memory: Memory) -> tuple[Tensor, Tensor]:
         """query: (B, L, H) decoder states. Returns context (B, L, H) and weights (B, L, S)."""
-        keys, mask = memory.states, memory.mask[:, None, :]             # (B, S, H), (B, 1, S)
-        if self.score == "dot":
-            return dot_product_attention(query, keys, keys, mask)
-        if self.score == "general":
-            return dot_product_attention(query, self.w_key(keys), keys, mask)
-        return self.additive(query, keys, mask)
+        keys, mask = memory.states, memory.mask                          # (B, S, H), (B, S)
+        if self.score == "additive":
+            return self.additive(query, keys, mask)
+        scored = keys if self.score == "dot" else self.w_key(keys)       # (B, S, H): h_j or W h_j
+        weights = self.weights_fn(query, scored, mask)                   # (B, L, S)
+        return weights @ keys, weights                                   # (B, L, H), (B, L, S)
 
     def forward(self, tgt_in: Tensor, state: State, memory: Memory) -> tuple[Tensor, State, Tensor]:
         hidden, state = self.lstm(self.embed(tgt_in), state)            # (B, L, H)
@@ -246,6 +268,25 @@ class Seq2Seq(nn.Module):
             yield self
         finally:
             self.train(was_training)
+
+    @contextmanager
+    def attending_with(self, weights_fn: WeightsFn) -> Iterator[Seq2Seq]:
+        """Inside the block, the attention decoder computes its weights with ``weights_fn`` instead of
+        :func:`dot_attention_weights`, e.g. your own: ``weights_fn(query (B, L, H), keys (B, S, H),
+        mask (B, S)) -> weights (B, L, S)``, mask True = may attend. (With the "general" score, keys
+        are W h_j.) Its previous function is restored after the block."""
+        if self.config.decoder != "attention" or self.config.score == "additive":
+            raise ValueError(f"attending_with needs an attention decoder with the 'dot' or 'general' score; "
+                             f"this model has decoder={self.config.decoder!r}, score={self.config.score!r}")
+        if not callable(weights_fn):
+            raise TypeError(f"weights_fn must be a function (query, keys, mask) -> weights; "
+                            f"got {type(weights_fn).__name__}")
+        previous = self.decoder.weights_fn
+        self.decoder.weights_fn = _returning_weights(weights_fn)
+        try:
+            yield self
+        finally:
+            self.decoder.weights_fn = previous
 
     def check_encoded(self, data: object, name: str = "data") -> None:
         """An Encoded of at least one example whose ids fit this model's vocabularies (once, not per batch)."""
@@ -323,3 +364,15 @@ class Seq2Seq(nn.Module):
             if self.config.reverse_source:
                 weights = weights.flip(-1)
         return self.config.tgt_vocab.decode(out), weights
+
+
+def _returning_weights(weights_fn: WeightsFn) -> WeightsFn:
+    """weights_fn, checked to return a (B, L, S) tensor like the query's."""
+    def checked(query: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
+        weights = weights_fn(query, keys, mask)
+        shape = (query.shape[0], query.shape[1], keys.shape[1])
+        if not isinstance(weights, Tensor) or weights.shape != shape or weights.dtype != query.dtype:
+            got = f"{weights.dtype} {tuple(weights.shape)}" if isinstance(weights, Tensor) else type(weights).__name__
+            raise ValueError(f"weights_fn must return (B, L, S) = {shape} weights of dtype {query.dtype}; got {got}")
+        return weights
+    return checked

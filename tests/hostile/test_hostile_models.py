@@ -1,7 +1,8 @@
 """Hostile input to the models and to model files: each case is one row (input, error type, words of the message).
 
 Models: configs, token ids, lengths and max_len at the public boundary (Seq2Seq.forward,
-greedy_decode, translate). Files: every file load_model must refuse, with one line that
+greedy_decode, translate); the decoder's weights (dot_attention_weights) and the functions
+Seq2Seq.attending_with swaps in. Files: every file load_model must refuse, with one line that
 names the file and says why, and save_model's failures, which never damage an existing file.
 """
 
@@ -16,7 +17,7 @@ import torch
 
 from attn_course import model_files as model_files_module
 from attn_course.data import Vocab, encode_pairs
-from attn_course.models import DECODERS, SCORES, Seq2Seq, Seq2SeqConfig
+from attn_course.models import DECODERS, SCORES, Seq2Seq, Seq2SeqConfig, dot_attention_weights
 from attn_course.sizes import parameter_count
 from attn_course.model_files import MODEL_FORMAT, load_model, save_model
 from attn_course.train import build_model
@@ -166,6 +167,65 @@ def test_the_smallest_valid_input_gives_finite_answers(model):
     assert torch.isfinite(logits).all() and torch.isfinite(weights).all()
     tokens, _ = model.greedy_decode(torch.tensor([[3]], dtype=torch.int32), torch.tensor([1]), max_len=1)
     assert tokens.shape == (1, 1)
+
+
+# ---------------------------------------------------------------- the decoder's weights, and swapping them
+
+_Q, _K, _M = torch.randn(2, 3, 4), torch.randn(2, 5, 4), torch.ones(2, 5, dtype=torch.bool)
+WEIGHTS_CASES = [  # (query, keys, mask), error, words
+    ((_Q[0], _K, _M), ValueError, r"query must be \(B, L, H\) and keys \(B, S, H\)"),
+    ((_Q, _K[:1], _M), ValueError, r"the same B and H; got \(2, 3, 4\) and \(1, 5, 4\)"),
+    ((_Q, _K[..., :3], _M), ValueError, "keys must be"),
+    ((_Q.long(), _K, _M), TypeError, "query must be a floating tensor"),
+    ((_Q, _K, _M.float()), ValueError, r"mask must be a boolean \(B, S\) = \(2, 5\) tensor \(True = may attend\); "
+                                       r"got torch.float32 \(2, 5\)"),
+    ((_Q, _K, _M[:, None, :]), ValueError, r"mask must be a boolean \(B, S\).*got torch.bool \(2, 1, 5\)"),
+    ((_Q, _K, _M[0]), ValueError, r"mask must be a boolean \(B, S\)"),
+    ((_Q, _K, [[True] * 5] * 2), ValueError, "mask must be a boolean .* got list"),
+    ((_Q, _K.masked_fill(_M[..., None], float("nan")), _M), ValueError, "keys must be finite"),
+]
+
+
+@pytest.mark.parametrize("args, error, words", WEIGHTS_CASES, ids=range(len(WEIGHTS_CASES)))
+def test_dot_attention_weights_refuses_bad_inputs(args, error, words):
+    with pytest.raises(error, match=words) as info:
+        dot_attention_weights(*args)
+    one_line(str(info.value))
+
+
+def test_a_masked_row_gets_zero_weights_not_nan():
+    weights = dot_attention_weights(_Q, _K, torch.tensor([[True] * 5, [False] * 5]))
+    assert torch.isfinite(weights).all() and torch.all(weights[1] == 0)
+
+
+@pytest.mark.parametrize("decoder, score", [("vanilla", "dot"), ("peeky", "dot"), ("attention", "additive")])
+def test_attending_with_needs_dot_or_general_attention(decoder, score):
+    model = Seq2Seq(Seq2SeqConfig(SRC, TGT, decoder=decoder, score=score, embed_dim=4, hidden_dim=8))
+    with pytest.raises(ValueError, match="attending_with needs an attention decoder with the 'dot' or 'general'"):
+        with model.attending_with(dot_attention_weights):
+            pass
+
+
+@pytest.mark.parametrize("fn", [None, "dot", torch.ones(3)])
+def test_attending_with_needs_a_function(model, fn):
+    with pytest.raises(TypeError, match="weights_fn must be a function"):
+        with model.attending_with(fn):
+            pass
+    assert model.decoder.weights_fn is dot_attention_weights
+
+
+@pytest.mark.parametrize("returns, words", [
+    (lambda q, k, m: None, "got NoneType"),
+    (lambda q, k, m: dot_attention_weights(q, k, m)[:, :, :-1], r"\(B, L, S\) = \(1, 1, 3\) .*got torch.float32 \(1, 1, 2\)"),
+    (lambda q, k, m: dot_attention_weights(q, k, m).transpose(1, 2), r"got torch.float32 \(1, 3, 1\)"),
+    (lambda q, k, m: dot_attention_weights(q, k, m).double(), "of dtype torch.float32; got torch.float64"),
+    (lambda q, k, m: (dot_attention_weights(q, k, m), None), "got tuple"),
+])
+def test_a_swapped_function_must_return_weights_of_the_right_shape(model, returns, words):
+    with model.attending_with(returns), pytest.raises(ValueError, match=words) as info:
+        model.translate("abc")
+    one_line(str(info.value))
+    assert model.decoder.weights_fn is dot_attention_weights
 
 
 # ---------------------------------------------------------------- model files: what load_model refuses

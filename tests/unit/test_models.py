@@ -1,10 +1,12 @@
-"""The encoder-decoders: shapes, padding that never leaks, decoding rules, overfitting a tiny batch."""
+"""The encoder-decoders: shapes, padding that never leaks, decoding rules, overfitting a tiny batch; the
+attention decoder's weights, and swapping them for another function (attending_with)."""
 
 import pytest
 import torch
 
+from attn_course.attention import dot_product_attention
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
-from attn_course.models import DECODERS, Seq2Seq, Seq2SeqConfig
+from attn_course.models import DECODERS, Seq2Seq, Seq2SeqConfig, dot_attention_weights
 from attn_course.train import build_model
 
 PAIRS = [("abc", "xy"), ("ba", "yyx"), ("cab", "x"), ("a", "xyxy")]
@@ -147,3 +149,74 @@ def test_same_seed_same_weights_different_seed_different_weights():
     for (name, p), q, r in zip(a.named_parameters(), b.parameters(), c.parameters()):
         assert torch.equal(p, q), name
     assert not all(torch.equal(p, r) for p, r in zip(a.parameters(), c.parameters()))
+
+
+# ---------------------------------------------------------------- the decoder's weights, and swapping them
+
+
+def test_dot_attention_weights_by_hand():
+    query = torch.tensor([[[1.0, 0.0], [0.0, 2.0]]])                   # (B, L, H) = (1, 2, 2)
+    keys = torch.tensor([[[1.0, 0.0], [0.0, 1.0], [5.0, 5.0]]])        # (B, S, H) = (1, 3, 2)
+    mask = torch.tensor([[True, True, False]])                         # the third key is padding
+    e = torch.e
+    expected = torch.tensor([[[e / (e + 1), 1 / (e + 1), 0.0], [1 / (1 + e**2), e**2 / (1 + e**2), 0.0]]])
+    torch.testing.assert_close(dot_attention_weights(query, keys, mask), expected)
+
+
+def test_dot_attention_weights_match_dot_product_attention_at_every_step():
+    g = torch.Generator().manual_seed(0)
+    query, keys = torch.randn(3, 4, 5, generator=g), torch.randn(3, 6, 5, generator=g)
+    mask = torch.arange(6)[None, :] < torch.tensor([6, 2, 4])[:, None]   # (B, S)
+    weights = dot_attention_weights(query, keys, mask)                   # (B, L, S)
+    _, expected = dot_product_attention(query, keys, keys, mask[:, None, :])
+    torch.testing.assert_close(weights, expected)
+    assert torch.all(weights.masked_select(~mask[:, None, :].expand_as(weights)) == 0)
+    for step in range(4):                                                 # one step at a time, L = 1
+        torch.testing.assert_close(dot_attention_weights(query[:, step:step + 1], keys, mask), weights[:, step:step + 1])
+
+
+@pytest.mark.parametrize("score", ["dot", "general"])
+def test_attending_with_swaps_the_weights_inside_the_block_only(score, batch):
+    model = model_for("attention", score).eval()
+    before, w_before = model(batch.src, batch.src_lengths, batch.tgt_in)
+    seen = []
+
+    def uniform(query, keys, mask):                                       # every real position alike
+        seen.append((query.shape, keys.shape, mask.shape))
+        return (mask[:, None, :].float() / mask.sum(-1)[:, None, None]).expand(-1, query.shape[1], -1)
+
+    with model.attending_with(uniform) as same:
+        assert same is model
+        logits, weights = model(batch.src, batch.src_lengths, batch.tgt_in)
+        _, decoded = model.greedy_decode(batch.src, batch.src_lengths, max_len=3)
+    B, S = batch.src.shape
+    L, H = batch.tgt_in.shape[1], model.config.hidden_dim
+    assert seen[0] == ((B, L, H), (B, S, H), (B, S)) and seen[-1] == ((B, 1, H), (B, S, H), (B, S))
+    torch.testing.assert_close(weights[:, 0], (batch.src != PAD_ID).float() / batch.src_lengths[:, None])
+    assert not torch.allclose(logits, before)
+    assert torch.allclose(decoded.sum(-1), torch.ones(decoded.shape[:2]))
+    after, w_after = model(batch.src, batch.src_lengths, batch.tgt_in)     # restored after the block
+    torch.testing.assert_close(after, before, rtol=0, atol=0)
+    torch.testing.assert_close(w_after, w_before, rtol=0, atol=0)
+
+
+def test_attending_with_the_package_weights_changes_nothing_and_is_restored_after_an_error(batch):
+    model = model_for("attention").eval()
+    text, weights = model.translate("abc")
+    with model.attending_with(dot_attention_weights):
+        assert model.translate("abc")[0] == text
+        torch.testing.assert_close(model.translate("abc")[1], weights, rtol=0, atol=0)
+    with pytest.raises(ZeroDivisionError):
+        with model.attending_with(lambda q, k, m: 1 / 0):
+            model.translate("abc")
+    assert model.decoder.weights_fn is dot_attention_weights
+    assert model.translate("abc")[0] == text
+
+
+def test_attending_with_gradients_flow_through_the_function(batch):
+    model = model_for("attention")
+    scale = torch.tensor(1.0, requires_grad=True)
+    with model.attending_with(lambda q, k, m: dot_attention_weights(q * scale, k, m)):
+        logits, _ = model(batch.src, batch.src_lengths, batch.tgt_in)
+    logits.sum().backward()
+    assert scale.grad is not None and scale.grad != 0
