@@ -16,6 +16,7 @@ import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModif
 import { fmt } from "./shared/format.js";
 import { INK_COLOUR, QUERY_COLOUR, seriesColour, themed } from "./shared/palette.js";
 import { Plane, clamp, dragTips, extentFor, keyStep, makeArrow, makeHandle, paintArrow, placeArrow, removeArrow, snap } from "./shared/plane.js";
+import { saveControl } from "./shared/save.js";
 
 const PLANE = { side: 340, pad: 28 };  // the square plane and its margin (ticks, labels), SVG units
 const GHOST_LABEL_DISTANCE = 48;       // the query's start is labelled once the query is this far away
@@ -130,6 +131,7 @@ function build(el) {
   const bars = html("div", { class: "mh-bars", role: "list" }, side);
   const readout = readoutLine(root, "mh-readout");
   html("div", { class: "ex-hint mh-hint" }, root, HINT);
+  saveControl(root, "multihead");
   return { id, controls, maskChips, paddingLabel, slider, paddingValue, planeBox, planeTitle, plane, ghost, query,
     note, handle, barsTitle, bars, readout, tokenChips: [], headChips: [], barRows: [], keyArrows: [], shape: "", fitted: 0 };
 }

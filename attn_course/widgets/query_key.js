@@ -12,6 +12,7 @@ import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModif
 import { fmt } from "./shared/format.js";
 import { INK_COLOUR, QUERY_COLOUR, seriesColour } from "./shared/palette.js";
 import { Plane, clamp, dragTips, extentFor, keyStep, makeArrow, makeHandle, placeArrow, removeArrow, snap } from "./shared/plane.js";
+import { saveControl } from "./shared/save.js";
 
 const PLANE = { side: 360, pad: 30 };  // the square plane and its margin (ticks, labels), SVG units
 // The scale slider: min, max and step on an exact binary grid (see TOOLCHAIN)
@@ -66,6 +67,7 @@ function build(el) {
   const scaleValue = html("span", { class: "qk-scale-value", "aria-hidden": "true" }, scaleLabel);  // the slider says its value
   const readout = readoutLine(root, "qk-readout");
   html("div", { class: "ex-hint qk-hint" }, root, HINT);
+  saveControl(root, "query-key");
   // The query's handle comes first in the Tab order (and on top, in the CSS).
   const queryHandle = keyHandle(planeBox, "qk-query", "query");
   return { planeBox, plane, output, query, bars, slider, scaleValue, readout, queryHandle,

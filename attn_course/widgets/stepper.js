@@ -12,6 +12,7 @@
 // (it is tested under node).
 import { FOCUSABLE, card, consume, defineView, html, readoutLine, say, withModifier } from "./shared/dom.js";
 import { fmt } from "./shared/format.js";
+import { saveControl } from "./shared/save.js";
 
 // ---- Sizes, in CSS px
 const CELL_MAX = 40;                   // widest input column (short inputs stay compact)
@@ -117,6 +118,7 @@ function build(el) {
   view.target = html("div", { class: "ds-target" }, root);
   view.readout = readoutLine(root, "ds-readout");
   html("div", { class: "ex-hint ds-hint" }, root, HINT);
+  saveControl(root, "stepper");
   return Object.assign(view, { shownExamples: null, shownIndex: -1, shownSeparator: null, cells: [], heatRows: [], rowFrame: null });
 }
 

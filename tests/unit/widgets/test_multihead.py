@@ -299,7 +299,9 @@ def test_every_focusable_control_is_marked_for_lab_and_there_is_one_range_input(
     assert [e["cls"] for e in radios] == ["mh-token"] * 6 + ["mh-head"] * 3 + ["mh-mask"] * 3
     assert [e["type"] for e in js if e["tag"] == "INPUT" and e["type"] != "radio"] == ["range"]
     assert [e for e in js if e["tabindex"] == "0"] == [e for e in js if "mh-query" in e["cls"]]   # the query's handle
-    assert len(js) == 12 + 1 + 1 and not any(e["tag"] in ("BUTTON", "SELECT", "TEXTAREA", "A") for e in js)
+    buttons = [e for e in js if e["tag"] == "BUTTON"]
+    assert [e["cls"] for e in buttons] == ["ex-save-button ex-ring"] * 2 and js[-2:] == buttons   # Save view, last
+    assert len(js) == 12 + 1 + 1 + 2 and not any(e["tag"] in ("SELECT", "TEXTAREA", "A") for e in js)
 
 
 @requires_node

@@ -180,7 +180,9 @@ def test_every_focusable_control_is_marked_for_lab_and_there_is_one_range_input(
     assert all(e["marked"] == "" for e in js), js             # on the element itself, as JupyterLab looks for it
     assert [e["type"] for e in js if e["tag"] == "INPUT"] == ["range"]
     handles = [e for e in js if e["tabindex"] == "0"]
-    assert len(handles) == 1 + 3 and len(js) == len(handles) + 1   # the handles (q first) and the range input
+    buttons = [e for e in js if e["tag"] == "BUTTON"]
+    assert [e["cls"] for e in buttons] == ["ex-save-button ex-ring"] * 2 and js[-2:] == buttons   # Save view, last
+    assert len(handles) == 1 + 3 and len(js) == len(handles) + 1 + 2   # the handles (q first), the range input, Save
     assert "qk-query" in handles[0]["cls"]
 
 

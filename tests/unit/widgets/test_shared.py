@@ -33,10 +33,11 @@ def test_each_explorer_gets_one_joined_module_and_style_sheet(name):
     assert not re.search(r"^\s*import\b", esm, re.M), "an import was left in the joined module"
     assert not re.search(r"^\s*@import\b", css, re.M)
     assert esm.count("export default") == 1                       # the widget's own exports only
-    for shared in ("format", "palette", "dom"):                    # each shared module once
+    for shared in ("format", "palette", "dom", "snapshot", "save"):   # each shared module once
         assert esm.count(f"const $shared${shared} = ") == 1
-    # dependencies first: palette before dom (dom imports palette)
-    assert esm.index("const $shared$palette") < esm.index("const $shared$dom")
+    # dependencies first: palette before dom (dom imports palette), dom and snapshot before save
+    assert esm.index("const $shared$palette") < esm.index("const $shared$dom") < esm.index("const $shared$save")
+    assert esm.index("const $shared$snapshot") < esm.index("const $shared$save")
     root = {"query_key": ".qk-explorer {", "multihead": ".mh-explorer {", "stepper": ".ds-stepper {"}[name]
     # the shared sheets first (the theme, then the card), each once; the explorer's after
     assert css.index("--ex-bg: #ffffff;") < css.index(".ex-card {\n  padding") < css.index(root)

@@ -328,7 +328,8 @@ def test_every_focusable_control_is_marked_for_lab_and_there_is_one_range_input(
             tabindex: e.getAttribute("tabindex"), marked: e.getAttribute("data-lm-suppress-shortcuts") })));
     """, traits(two_examples()))
     assert all(e["marked"] == "" for e in js), js              # on the element itself, as JupyterLab looks for it
-    assert [e["tag"] for e in js] == ["SELECT", "BUTTON", "BUTTON", "INPUT", "BUTTON", "BUTTON", "DIV"]
+    assert [e["tag"] for e in js] == ["SELECT", "BUTTON", "BUTTON", "INPUT", "BUTTON", "BUTTON", "DIV", "BUTTON", "BUTTON"]
+    assert [e["cls"] for e in js[-2:]] == ["ex-save-button ex-ring"] * 2                 # Save view: SVG, PNG
     assert [e["type"] for e in js if e["tag"] == "INPUT"] == ["range"]
     assert [e["cls"] for e in js if e["tabindex"] == "0"] == ["ds-figure"]      # the grid takes the arrow keys
 
