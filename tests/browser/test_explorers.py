@@ -7,8 +7,8 @@ the values, to 1e-6, at the start, after a mouse drag of the query, after
 keyboard moves of the query and of a key, and after a keyboard change of the
 scale; the readout prints the same numbers as the JS does (``toFixed(2)``).
 Focus is visible, every focusable control carries ``data-lm-suppress-shortcuts``
-(JupyterLab's arrow-key shortcuts), and the page makes no failed or external
-request and logs no error.
+(JupyterLab's arrow-key shortcuts), the book's theme button turns the explorer dark
+and back, and the page makes no failed or external request and logs no error.
 
 One page per mode, shared by the tests of this module (a load costs about 1 s).
 Each test reads the state it starts from in the page, so the tests also pass
@@ -295,9 +295,30 @@ def test_every_focusable_control_suppresses_lab_shortcuts(explorer):
         [...root.querySelectorAll(selector)].filter((e) => e.tabIndex >= 0).map((e) => ({
             what: e.tagName + '.' + e.className, suppressed: e.hasAttribute('data-lm-suppress-shortcuts')}))""",
         FOCUSABLE)
-    assert len(controls) == 1 + len(LABELS) + 1, f"expected q, {len(LABELS)} keys and the slider: {controls}"
+    assert len(controls) == 1 + len(LABELS) + 1 + 2, f"expected q, {len(LABELS)} keys, the slider and Save view: {controls}"
     missing = [c["what"] for c in controls if not c["suppressed"]]
     assert not missing, f"focusable without data-lm-suppress-shortcuts: {missing}"
+
+
+def test_the_explorer_follows_the_book_theme_switch(explorer):
+    """The reader toggles the theme with the book's own button (pydata-sphinx-theme sets
+    html[data-theme]): the explorer's card turns dark and back, without a reload."""
+    page, _ = explorer
+    card = f"document.querySelector('{ROOT_SEL}')"
+    read = f"() => [document.documentElement.dataset.theme, getComputedStyle({card}).backgroundColor, {card}.isConnected]"
+
+    def switch_to(theme: str) -> list:
+        for _ in range(3):                                      # the button cycles light, dark, auto
+            if page.evaluate("document.documentElement.dataset.theme") == theme:
+                break
+            page.locator(".theme-switch-button").first.click()
+        return page.evaluate(read)
+
+    first = page.evaluate(read)
+    assert first[0] == "light" and first[1] == "rgb(255, 255, 255)"
+    dark = switch_to("dark")
+    assert dark[0] == "dark" and dark[1] != first[1] and dark[2], dark   # the same card, restyled
+    assert switch_to("light") == first
 
 
 def test_page_log_is_clean(explorer):
