@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import re
 import sys
 import sysconfig
 
@@ -50,11 +51,17 @@ def _where(error: BaseException) -> str:
     return _line_of(*found) if found else ""
 
 
-def _raised_by_learner(error: BaseException) -> bool:
+def _is_stub(error: NotImplementedError) -> bool:
+    """Raised by the learner's own ``raise NotImplementedError`` line (a stub), not by torch inside their
+    line, as ``bool_tensor & float_tensor`` does: the last frame is theirs and names the error, or, where
+    the line cannot be read, the error carries no message (torch's always do)."""
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    return tb is not None and _is_learners(tb.tb_frame.f_code.co_filename)
+    if tb is None or not _is_learners(tb.tb_frame.f_code.co_filename):
+        return False
+    line = linecache.getline(tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+    return bool(re.search(r"\braise\s+NotImplementedError\b", line)) if line.strip() else not error.args
 
 
 def error_text(error: BaseException, limit: int = 160) -> str:
@@ -90,7 +97,7 @@ def blame_call(error: BaseException, case: Case, seconds: float | None, gradient
     where = _where(error)
     if isinstance(error, TimeUp):
         return time_out(seconds)
-    if isinstance(error, NotImplementedError) and _raised_by_learner(error):
+    if isinstance(error, NotImplementedError) and _is_stub(error):
         return Problem("not attempted yet: replace `raise NotImplementedError` with your code.", TODO)
     if isinstance(error, KeyboardInterrupt):
         return Problem("interrupted (KeyboardInterrupt) before your function returned.")

@@ -69,8 +69,8 @@ def _judge(spec: PredictionSpec, prediction: object, why: object, shown: object)
         raise Problem(f"pass what the experiment cell computed as the third argument; reading yours raised "
                       f"{error_text(e)}.") from None
     predicted = prediction.strip().lower()
-    if predicted == outcome.choice:
-        return f"right: {outcome.evidence}. {spec.because}"
+    if predicted == outcome.choice:     # the course's reason, if the experiment is the course's
+        return f"right: {outcome.evidence}." + (f" {spec.because}" if outcome.choice == spec.expected else "")
     lesson = f" {spec.wrong[predicted]}" if outcome.choice == spec.expected and predicted in spec.wrong else ""
     raise Problem(f"you predicted {predicted!r}, and {outcome.evidence}.{lesson}")
 

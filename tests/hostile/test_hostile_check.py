@@ -22,8 +22,20 @@ from attn_course import check
 TORCH_NAMES = ("softmax", "allclose", "equal", "isfinite", "tanh", "matmul")
 
 
+def _scores(q, k):
+    return q @ k.transpose(-2, -1) / q.shape[-1] ** 0.5                # (..., L, S), scaled
+
+
 def ref_weights(q, k):
-    return torch.softmax(k @ q, dim=-1)
+    return torch.softmax(_scores(q, k), dim=-1)
+
+
+def unscaled(q, k):                                # a catalogued mistake: "... unscaled ..."
+    return torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+
+
+def raw(q, k):                                     # not catalogued: "wrong values"
+    return q @ k.transpose(-2, -1)
 
 
 def _settings() -> dict[str, object]:
@@ -78,12 +90,12 @@ class Row:
 
 def patches_allclose(q, k):
     torch.allclose = lambda *a, **kw: True
-    return k @ q                                  # raw scores
+    return unscaled(q, k)
 
 
-def patches_equal(L):
+def patches_equal(src, lengths):
     torch.equal = lambda *a, **kw: True
-    return torch.ones(L, L, dtype=torch.bool)    # nothing masked
+    return src.clone()                           # not reversed
 
 
 def patch_softmax():                              # an earlier cell
@@ -92,7 +104,7 @@ def patch_softmax():                              # an earlier cell
 
 def patches_tensor_softmax(q, k):
     torch.Tensor.softmax = lambda self, dim=-1, **kw: self
-    return (k @ q).softmax(-1)                   # raw scores, through the patch
+    return raw(q, k).softmax(-1)                 # raw scores, through the patch
 
 
 def patch_tensor_softmax():
@@ -100,12 +112,12 @@ def patch_tensor_softmax():
 
 
 def replace_reference():
-    check._weights_reference = lambda q, k: k @ q
+    check._scaled_reference = unscaled
 
 
 def replaces_reference(q, k):
-    check._weights_reference = replaces_reference
-    return k @ q
+    check._scaled_reference = replaces_reference
+    return unscaled(q, k)
 
 
 class _DoubledGradient(torch.autograd.Function):
@@ -119,12 +131,12 @@ class _DoubledGradient(torch.autograd.Function):
 
 
 def replaces_reference_for_gradients(q, k):
-    check._weights_reference = replaces_reference_for_gradients   # its own gradients would then be "right"
+    check._scaled_reference = replaces_reference_for_gradients   # its own gradients would then be "right"
     return _DoubledGradient.apply(ref_weights(q, k))
 
 
 def fakes_detach(q, k):
-    answer = k @ q
+    answer = unscaled(q, k)
     answer.detach = lambda: ref_weights(q, k)    # an attribute on the returned tensor
     return answer
 
@@ -146,7 +158,7 @@ class LiarMode(TorchFunctionMode):
 
 def enters_a_mode(q, k):
     LiarMode().__enter__()                        # never left
-    return k @ q
+    return unscaled(q, k)
 
 
 def torch_rewraps_itself():
@@ -156,41 +168,42 @@ def torch_rewraps_itself():
 
 
 FOOLING = [
-    Row("torch.allclose patched inside", check.attention_weights, patches_allclose, False,
-        ("raw scores", "changed torch.allclose", "put it back")),
-    Row("torch.equal patched inside", check.causal_mask, patches_equal, False,
-        ("nothing is masked", "torch.equal")),
-    Row("torch.softmax patched in an earlier cell", check.attention_weights, lambda q, k: k @ q, False,
-        ("raw scores", "torch.softmax"), earlier=patch_softmax),
-    Row("torch.softmax patched earlier, used by the learner", check.attention_weights,
-        lambda q, k: torch.softmax(k @ q, dim=-1), False, ("raw scores", "torch.softmax"), earlier=patch_softmax),
-    Row("torch.softmax replaced by another torch function", check.attention_weights,
-        lambda q, k: torch.softmax(k @ q, dim=-1), False, ("wrong values", "torch.softmax"),
+    Row("torch.allclose patched inside", check.scaled_attention_weights, patches_allclose, False,
+        ("unscaled", "changed torch.allclose", "put it back")),
+    Row("torch.equal patched inside", check.reverse_source, patches_equal, False,
+        ("torch.equal",)),
+    Row("torch.softmax patched in an earlier cell", check.scaled_attention_weights, unscaled, False,
+        ("wrong values", "torch.softmax"), earlier=patch_softmax),
+    Row("torch.softmax patched earlier, used by the learner", check.scaled_attention_weights,
+        lambda q, k: torch.softmax(raw(q, k), dim=-1), False, ("wrong values", "torch.softmax"), earlier=patch_softmax),
+    Row("torch.softmax replaced by another torch function", check.scaled_attention_weights,
+        lambda q, k: torch.softmax(raw(q, k), dim=-1), False, ("wrong values", "torch.softmax"),
         earlier=lambda: setattr(torch, "softmax", torch.nn.functional.normalize)),
-    Row("torch.Tensor.softmax patched inside", check.attention_weights, patches_tensor_softmax, False,
-        ("raw scores", "torch.Tensor.softmax")),
-    Row("torch.Tensor.softmax patched in an earlier cell", check.self_attention_output, lambda X: (X @ X.T) @ X,
-        False, ("raw scores", "torch.Tensor.softmax"), earlier=patch_tensor_softmax),
-    Row("check._weights_reference replaced in an earlier cell", check.attention_weights, lambda q, k: k @ q, False,
-        ("raw scores", "attn_course.check._weights_reference"), earlier=replace_reference),
-    Row("check._weights_reference replaced inside", check.attention_weights, replaces_reference, False,
-        ("raw scores", "_weights_reference")),
-    Row("check._weights_reference replaced to pass the gradient check", check.attention_weights,
-        replaces_reference_for_gradients, False, ("gradient with respect to query", "_weights_reference")),
-    Row("check.run replaced in an earlier cell", check.attention_weights, lambda q, k: k @ q, False,
-        ("raw scores", "attn_course.check.run"), earlier=lambda: setattr(check, "run", lambda *a, **kw: True)),
+    Row("torch.Tensor.softmax patched inside", check.scaled_attention_weights, patches_tensor_softmax, False,
+        ("wrong values", "torch.Tensor.softmax")),
+    Row("torch.Tensor.softmax patched in an earlier cell", check.batched_self_attention,
+        lambda X: torch.softmax(X @ X.transpose(-2, -1), dim=-2) @ X,
+        False, ("dim=-2", "torch.Tensor.softmax"), earlier=patch_tensor_softmax),
+    Row("check._scaled_reference replaced in an earlier cell", check.scaled_attention_weights, unscaled, False,
+        ("unscaled", "attn_course.check._scaled_reference"), earlier=replace_reference),
+    Row("check._scaled_reference replaced inside", check.scaled_attention_weights, replaces_reference, False,
+        ("unscaled", "_scaled_reference")),
+    Row("check._scaled_reference replaced to pass the gradient check", check.scaled_attention_weights,
+        replaces_reference_for_gradients, False, ("gradient with respect to query", "_scaled_reference")),
+    Row("check.run replaced in an earlier cell", check.scaled_attention_weights, unscaled, False,
+        ("unscaled", "attn_course.check.run"), earlier=lambda: setattr(check, "run", lambda *a, **kw: True)),
     # The same, aimed at where the reference and the engine really live in the check package.
-    Row("the exercise module's reference replaced earlier", check.attention_weights, lambda q, k: k @ q, False,
-        ("raw scores", "_weights_reference"),
-        earlier=lambda: setattr(check.self_attention, "_weights_reference", lambda q, k: k @ q)),
-    Row("the engine's run replaced earlier", check.attention_weights, lambda q, k: k @ q, False,
-        ("raw scores", "run"), earlier=lambda: setattr(check._engine, "run", lambda *a, **kw: True)),
-    Row("a .detach attribute on the answer", check.attention_weights, fakes_detach, False, ("raw scores",)),
-    Row("a tensor subclass whose allclose says True", check.attention_weights,
+    Row("the exercise module's reference replaced earlier", check.scaled_attention_weights, unscaled, False,
+        ("unscaled", "_scaled_reference"),
+        earlier=lambda: setattr(check.self_attention, "_scaled_reference", unscaled)),
+    Row("the engine's run replaced earlier", check.scaled_attention_weights, unscaled, False,
+        ("unscaled", "run"), earlier=lambda: setattr(check._engine, "run", lambda *a, **kw: True)),
+    Row("a .detach attribute on the answer", check.scaled_attention_weights, fakes_detach, False, ("unscaled",)),
+    Row("a tensor subclass whose allclose says True", check.scaled_attention_weights,
         lambda q, k: (k @ q).as_subclass(LiarTensor), False, ("plain torch.Tensor", "LiarTensor", "subclass")),
-    Row("a torch function mode left entered", check.attention_weights, enters_a_mode, False,
-        ("raw scores", "torch function modes")),
-    Row("torch re-wrapping its own function is not the learner's doing", check.attention_weights, ref_weights, True,
+    Row("a torch function mode left entered", check.scaled_attention_weights, enters_a_mode, False,
+        ("unscaled", "torch function modes")),
+    Row("torch re-wrapping its own function is not the learner's doing", check.scaled_attention_weights, ref_weights, True,
         ("correct",), earlier=torch_rewraps_itself, absent=("changed",), keeps_earlier=True),
 ]
 
@@ -230,39 +243,39 @@ class _EndlessBackward(torch.autograd.Function):
 
 
 TIME = [
-    Row("an infinite loop", check.attention_weights, loops, False,
+    Row("an infinite loop", check.scaled_attention_weights, loops, False,
         ("did not return within 0.3 s", "infinite loop", "check.TIME_LIMIT"), limit=0.3),
-    Row("a long sleep", check.self_attention_output, lambda X: sleeps(X, X), False,
+    Row("a long sleep", check.batched_self_attention, lambda X: sleeps(X, X), False,
         ("did not return within 0.3 s",), limit=0.3),
-    Row("a loop that catches the time-out", check.attention_weights, swallows_the_time_out, False,
+    Row("a loop that catches the time-out", check.scaled_attention_weights, swallows_the_time_out, False,
         ("did not return within 0.3 s",), limit=0.3),
-    Row("an endless backward", check.attention_weights, lambda q, k: _EndlessBackward.apply(ref_weights(q, k)),
+    Row("an endless backward", check.scaled_attention_weights, lambda q, k: _EndlessBackward.apply(ref_weights(q, k)),
         False, ("did not return within 0.3 s",), limit=0.3),
-    Row("no limit", check.attention_weights, ref_weights, True, ("correct",), limit=None),
+    Row("no limit", check.scaled_attention_weights, ref_weights, True, ("correct",), limit=None),
 ]
 
 
 # --- blame: one line, about the learner's code ----------------------------------------------
 
 def divides_in_place(q, k):
-    s = k @ q
+    s = _scores(q, k)
     e = s.exp()
-    e /= e.sum()
+    e /= e.sum(-1, keepdim=True)
     return e
 
 
 def changes_a_copy_then_divides_in_place(q, k):
-    s = (k @ q).clone()
+    s = _scores(q, k).clone()
     s.mul_(1.0)                                   # harmless: nothing saved s for backward
     e = s.exp()
-    e /= e.sum()
+    e /= e.sum(-1, keepdim=True)
     return e
 
 
 def assigns_in_place(q, k):
-    e = (k @ q).exp()
-    e[0] = e[0] * 1
-    return e / e.sum()
+    e = _scores(q, k).exp()
+    e[..., 0] = e[..., 0] * 1
+    return e / e.sum(-1, keepdim=True)
 
 
 def decoded_then(value):
@@ -318,51 +331,51 @@ def stub(q, k):
 
 
 BLAME = [
-    Row("an in-place /= that breaks backward", check.attention_weights, divides_in_place, False,
-        ("avoid in-place operations such as /= on tensors that need gradients", "`e /= e.sum()`", "(line ")),
-    Row("the in-place operation that breaks backward, not a harmless one", check.attention_weights,
-        changes_a_copy_then_divides_in_place, False, ("such as /=", "`e /= e.sum()`")),
-    Row("an in-place change of an input that needs gradients", check.attention_weights,
+    Row("an in-place /= that breaks backward", check.scaled_attention_weights, divides_in_place, False,
+        ("avoid in-place operations such as /= on tensors that need gradients", "`e /= e.sum(-1, keepdim=True)`", "(line ")),
+    Row("the in-place operation that breaks backward, not a harmless one", check.scaled_attention_weights,
+        changes_a_copy_then_divides_in_place, False, ("such as /=", "`e /= e.sum(-1, keepdim=True)`")),
+    Row("an in-place change of an input that needs gradients", check.scaled_attention_weights,
         lambda q, k: ref_weights(q.mul_(1.0), k), False, ("avoid in-place operations", "q.mul_(1.0)")),
-    Row("an in-place assignment that breaks backward", check.attention_weights, assigns_in_place, False,
-        ("in-place", "`e[0] = e[0] * 1`")),
+    Row("an in-place assignment that breaks backward", check.scaled_attention_weights, assigns_in_place, False,
+        ("in-place", "`e[..., 0] = e[..., 0] * 1`")),
     Row("negative token ids", check.greedy_decode, lambda m, s, n, t: torch.full((s.shape[0], t), -1), False,
         ("token ids must lie in [0, V)", "row 0 holds -1")),
     Row("token ids >= V", check.greedy_decode, lambda m, s, n, t: torch.full((s.shape[0], t), 99), False,
         ("[0, V)", "holds 99")),
     Row("any ids after </s>", check.greedy_decode, decoded_then(-1), True, ("correct",)),
-    Row("a sparse tensor", check.attention_weights, lambda q, k: ref_weights(q, k).to_sparse(), False,
+    Row("a sparse tensor", check.scaled_attention_weights, lambda q, k: ref_weights(q, k).to_sparse(), False,
         ("sparse_coo", "return a dense one", ".to_dense()")),
-    Row("a meta tensor", check.attention_weights, lambda q, k: torch.empty(k.shape[0], device="meta"), False,
+    Row("a meta tensor", check.scaled_attention_weights, lambda q, k: torch.empty(k.shape[0], device="meta"), False,
         ("meta tensor", "no values", "Compute it from the inputs")),
-    Row("a complex tensor", check.attention_weights, lambda q, k: ref_weights(q, k).to(torch.complex64), False,
+    Row("a complex tensor", check.scaled_attention_weights, lambda q, k: ref_weights(q, k).to(torch.complex64), False,
         ("complex", "return real numbers")),
-    Row("a nested tensor", check.attention_weights, lambda q, k: torch.nested.nested_tensor([q, k[0]]), False,
+    Row("a nested tensor", check.scaled_attention_weights, lambda q, k: torch.nested.nested_tensor([q, k]), False,
         ("nested tensor", "one ordinary tensor")),
-    Row("an exception whose str raises", check.attention_weights, raises(Unprintable("x")), False,
+    Row("an exception whose str raises", check.scaled_attention_weights, raises(Unprintable("x")), False,
         ("your function raised Unprintable", "Unprintable(")),
-    Row("an exception whose str and repr raise", check.attention_weights, raises(Unshowable()), False,
+    Row("an exception whose str and repr raise", check.scaled_attention_weights, raises(Unshowable()), False,
         ("your function raised Unshowable", "cannot be shown")),
-    Row("a message of many lines", check.attention_weights, raises(ValueError("first\nsecond\nthird")), False,
+    Row("a message of many lines", check.scaled_attention_weights, raises(ValueError("first\nsecond\nthird")), False,
         ("ValueError: first", "raise error")),
-    Row("an error in the learner's helper", check.attention_weights, calls_a_helper, False,
+    Row("an error in the learner's helper", check.scaled_attention_weights, calls_a_helper, False,
         ("ZeroDivisionError", "`return x / 0`")),
-    Row("an error in the learner's backward", check.attention_weights,
+    Row("an error in the learner's backward", check.scaled_attention_weights,
         lambda q, k: _BrokenBackward.apply(ref_weights(q, k)), False,
         ("checking your answer raised ValueError: my backward is broken", 'raise ValueError("my backward')),
-    Row("SystemExit", check.attention_weights, raises(SystemExit(3)), False, ("SystemExit", "return the answer")),
-    Row("KeyboardInterrupt", check.attention_weights, raises(KeyboardInterrupt()), False, ("interrupted",)),
-    Row("a million characters printed", check.attention_weights, prints_a_lot, True,
+    Row("SystemExit", check.scaled_attention_weights, raises(SystemExit(3)), False, ("SystemExit", "return the answer")),
+    Row("KeyboardInterrupt", check.scaled_attention_weights, raises(KeyboardInterrupt()), False, ("interrupted",)),
+    Row("a million characters printed", check.scaled_attention_weights, prints_a_lot, True,
         ("correct", "more characters, not shown"), prints=True),
-    Row("a stub", check.attention_weights, stub, False, ("not attempted yet",)),
-    Row("a bad time limit", check.attention_weights, ref_weights, False, ("check.TIME_LIMIT must be", "builtins.str"),
+    Row("a stub", check.scaled_attention_weights, stub, False, ("not attempted yet",)),
+    Row("a bad time limit", check.scaled_attention_weights, ref_weights, False, ("check.TIME_LIMIT must be", "builtins.str"),
         limit="soon"),
-    Row("a negative time limit", check.attention_weights, ref_weights, False, ("> 0", "got -1"), limit=-1),
+    Row("a negative time limit", check.scaled_attention_weights, ref_weights, False, ("> 0", "got -1"), limit=-1),
 ]
 
 NOT_CALLABLE = [
-    Row(f"passed {name}", check.attention_weights, value, False,
-        ("pass your function itself, e.g. check.attention_weights(my_function)", got))
+    Row(f"passed {name}", check.scaled_attention_weights, value, False,
+        ("pass your function itself, e.g. check.scaled_attention_weights(my_function)", got))
     for name, value, got in [
         ("a tensor", torch.ones(3), "a tensor"),
         ("the result of calling it", ref_weights(torch.ones(2), torch.ones(3, 2)), "did you call it"),
@@ -395,14 +408,14 @@ def turns_on_anomaly_detection(q, k):
 
 
 STATE = [
-    Row("grad mode switched off", check.attention_weights, switches_grad_off, False,
+    Row("grad mode switched off", check.scaled_attention_weights, switches_grad_off, False,
         ("no gradient flows", "the grad mode")),
-    Row("default dtype changed", check.attention_weights, switches_to_float64, True,
+    Row("default dtype changed", check.scaled_attention_weights, switches_to_float64, True,
         ("correct", "the default dtype")),
-    Row("default device changed", check.attention_weights, moves_to_meta, True, ("correct", "the default device")),
-    Row("anomaly detection turned on", check.attention_weights, turns_on_anomaly_detection, True,
+    Row("default device changed", check.scaled_attention_weights, moves_to_meta, True, ("correct", "the default device")),
+    Row("anomaly detection turned on", check.scaled_attention_weights, turns_on_anomaly_detection, True,
         ("correct", "anomaly detection")),
-    Row("grad mode off in an earlier cell", check.attention_weights, ref_weights, True, ("correct",),
+    Row("grad mode off in an earlier cell", check.scaled_attention_weights, ref_weights, True, ("correct",),
         earlier=lambda: torch.set_grad_enabled(False), absent=("changed",), keeps_earlier=True),
 ]
 
@@ -435,8 +448,8 @@ def test_hostile_row(row, capsys, safety_net):
 
 def test_a_check_after_a_time_out_works(capsys):
     check.TIME_LIMIT = 0.3
-    assert check.attention_weights(loops) is False
-    assert check.attention_weights(ref_weights) is True
+    assert check.scaled_attention_weights(loops) is False
+    assert check.scaled_attention_weights(ref_weights) is True
     first, second = capsys.readouterr().out.splitlines()
     assert "did not return within 0.3 s" in first and second.startswith("✅")
 
@@ -444,8 +457,8 @@ def test_a_check_after_a_time_out_works(capsys):
 def test_a_time_out_outside_the_main_thread(capsys, safety_net):
     check.TIME_LIMIT = 0.3
     results = []
-    thread = threading.Thread(target=lambda: results.extend([check.attention_weights(loops),
-                                                             check.attention_weights(ref_weights)]))
+    thread = threading.Thread(target=lambda: results.extend([check.scaled_attention_weights(loops),
+                                                             check.scaled_attention_weights(ref_weights)]))
     thread.start()
     thread.join(10)
     assert not thread.is_alive() and results == [False, True]
@@ -456,26 +469,27 @@ def test_a_time_out_outside_the_main_thread(capsys, safety_net):
 
 def test_a_mode_from_an_earlier_cell_cannot_fool_the_verdict(capsys):
     LiarMode().__enter__()                        # an earlier cell; the learner's setting, left in place
-    assert check.attention_weights(lambda q, k: k @ q) is False
-    assert "raw scores" in capsys.readouterr().out
+    assert check.scaled_attention_weights(unscaled) is False
+    assert "unscaled" in capsys.readouterr().out
     assert torch._C._len_torch_function_stack() == 1
 
 
 @pytest.mark.parametrize("names, shown", [
-    ("attention_weights", ["attention_weights"]),
-    (["attention_weights", "causal_mask"], ["attention_weights", "causal_mask"]),
-    (check.attention_weights, ["attention_weights"]),
+    ("scaled_attention_weights", ["scaled_attention_weights"]),
+    (["scaled_attention_weights", "longer_key"], ["scaled_attention_weights", "longer_key"]),
+    (check.scaled_attention_weights, ["scaled_attention_weights"]),
 ])
 def test_progress_takes_one_name_or_a_list(names, shown, capsys):
-    check.attention_weights(ref_weights)
+    check.scaled_attention_weights(ref_weights)
     capsys.readouterr()
     assert list(check.progress(names)) == shown
-    lines = capsys.readouterr().out.splitlines()
+    lines = [ln.strip() for ln in capsys.readouterr().out.splitlines() if not ln.startswith(("Chapter", f"{1} of"))]
+    lines = [ln for ln in lines if " of " not in ln or "(" in ln]
     assert len(lines) == len(shown) and all(n in line for n, line in zip(shown, lines))
-    assert lines[0] == "✅ attention_weights"
+    assert lines[0] == "✅ scaled_attention_weights (build): passed"
 
 
 def test_progress_names_an_unknown_exercise(capsys):
-    assert check.progress("attention_weight") == {"attention_weight": False}
-    line = capsys.readouterr().out.strip()
-    assert "attention_weight: no such exercise" in line and "attention_weights" in line
+    assert check.progress("scaled_attention_weight") == {"scaled_attention_weight": False}
+    line = capsys.readouterr().out.strip().splitlines()[0]
+    assert "scaled_attention_weight: no such exercise" in line and "scaled_attention_weights" in line

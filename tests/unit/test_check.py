@@ -175,3 +175,12 @@ def test_progress_reports_what_passed_and_what_is_not_attempted(capsys):
     out = capsys.readouterr().out
     assert f"✅ {first.name} (" in out and f"✏️ {second.name} (" in out and "not attempted yet" in out
     assert "❓ no_such_exercise: no such exercise" in out
+
+
+def test_torchs_own_not_implemented_error_is_not_a_stub(capsys):
+    def learner(q, k):
+        mask = torch.ones(k.shape[0], dtype=torch.bool)
+        return ref_weights(q, k) & mask.float()          # torch raises NotImplementedError inside this line
+    assert weights(learner) is False
+    line = _line(capsys)
+    assert "not attempted yet" not in line and "NotImplementedError" in line and "mask.float()" in line
