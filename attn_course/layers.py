@@ -287,13 +287,28 @@ class MultiHeadAttention(nn.Module):
         A query with no allowed key gets zero weights and a zero context, so its
         output is the output projection's bias.
         """
-        B, L, S = self._check(query, key, value)
+        self._check(query, key, value)
+        return self.attend(query, *self.keys_values(key, value), mask, need_weights, average_weights)
+
+    def keys_values(self, key: Tensor, value: Tensor) -> tuple[Tensor, Tensor]:
+        """The heads' keys and values, K W_k^h and V W_v^h, as (B, H, S, Dh) each: what a decoder's
+        key/value cache keeps, so that each new step projects only its own token."""
+        H = self.num_heads
+        return split_heads(self.k_proj(key), H), split_heads(self.v_proj(value), H)   # (B, H, S, Dh)
+
+    def attend(self, query: Tensor, k: Tensor, v: Tensor, mask: Tensor | None = None,
+               need_weights: bool = True, average_weights: bool = True) -> tuple[Tensor, Tensor | None]:
+        """:meth:`forward` with the keys and values already projected (:meth:`keys_values`), e.g. from a cache:
+        query (B, L, D); k, v (B, H, S, Dh). Same mask and results as :meth:`forward`."""
+        B, L, S = query.shape[0], query.shape[1], k.shape[-2]
+        want = (B, self.num_heads, S, self.head_dim)
+        if query.dim() != 3 or query.shape[-1] != self.embed_dim or _shape(k) != want or _shape(v) != want:
+            raise ValueError(f"attend needs query (B, L, D) with D={self.embed_dim} and k, v (B, H, S, Dh) = "
+                             f"{want}; got query {_shape(query)}, k {_shape(k)}, v {_shape(v)}")
         _check_flags(need_weights=need_weights, average_weights=average_weights)
         mask = None if mask is None else _heads_mask(mask, B, self.num_heads, L, S)  # 4-D
         # Scale q by 1/sqrt(Dh) before the product, as PyTorch does: cheaper than scaling the (B, H, L, S) scores.
-        H = self.num_heads
-        q = split_heads(self.q_proj(query), H) * self.head_dim ** -0.5                # (B, H, L, Dh)
-        k, v = split_heads(self.k_proj(key), H), split_heads(self.v_proj(value), H)   # (B, H, S, Dh)
+        q = split_heads(self.q_proj(query), self.num_heads) * self.head_dim ** -0.5   # (B, H, L, Dh)
         if need_weights:
             weights = masked_softmax(q @ k.transpose(-2, -1), mask)                    # (B, H, L, S)
             context = weights @ v                                                      # (B, H, L, Dh)

@@ -17,6 +17,9 @@ Batch first; masks are boolean with True = may attend, as everywhere in the cour
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -24,7 +27,10 @@ from torch import Tensor, nn
 from attn_course import _validate
 from attn_course.layers import MultiHeadAttention
 
-__all__ = ["sinusoidal_positions", "LearnedPositions", "TransformerEncoderLayer", "TransformerDecoderLayer"]
+__all__ = ["sinusoidal_positions", "LearnedPositions", "TransformerEncoderLayer", "TransformerDecoderLayer",
+           "TransformerEncoder", "TransformerDecoder", "DecoderCache"]
+
+KeysValues = tuple[Tensor, Tensor]     # (K, V) of the heads, (B, H, n, Dh) each
 
 
 def sinusoidal_positions(length: int, d_model: int, base: float = 10000.0) -> Tensor:
@@ -55,13 +61,15 @@ class LearnedPositions(nn.Module):
         self.embedding = nn.Embedding(max_len, d_model)
         nn.init.normal_(self.embedding.weight, std=0.02)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (B, L, D) -> (B, L, D)."""
+    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+        """x: (B, L, D), the positions offset .. offset + L - 1 -> (B, L, D)."""
         _validate.float_tensor("x", x, "(B, L, D)", min_dim=3)
+        offset = _validate.integer("offset", offset, 0)
         max_len, d = self.embedding.weight.shape
-        if x.shape[-1] != d or x.shape[1] > max_len:
-            raise ValueError(f"x must be (B, L, D) with D={d} and L <= max_len={max_len}; got {_validate.shape(x)}")
-        return x + self.embedding.weight[: x.shape[1]]                            # (B, L, D)
+        if x.shape[-1] != d or offset + x.shape[1] > max_len:
+            raise ValueError(f"x must be (B, L, D) with D={d} and offset + L <= max_len={max_len}; got "
+                             f"{_validate.shape(x)} at offset {offset}")
+        return x + self.embedding.weight[offset: offset + x.shape[1]]            # (B, L, D)
 
 
 class _Block(nn.Module):
@@ -173,11 +181,37 @@ class TransformerDecoderLayer(_Block):
         if memory.shape[0] != x.shape[0]:
             raise ValueError(f"memory must be (B, S, D) with B={x.shape[0]} as in x; got {_validate.shape(memory)}")
         _validate.flag("need_weights", need_weights)
-        w = dict(need_weights=need_weights, average_weights=False)
-        x, self_weights = self.residual(x, 0, lambda h: self.self_attn(h, h, h, self_mask, **w))
-        x, cross_weights = self.residual(x, 1, lambda h: self.cross_attn(h, memory, memory, memory_mask, **w))
-        x, _ = self.residual(x, 2, lambda h: (self.feed_forward(h), None))
+        memory_kv = self.cross_attn.keys_values(memory, memory)
+        x, _, self_weights, cross_weights = self._run(x, None, memory_kv, self_mask, memory_mask, need_weights)
         return x, self_weights, cross_weights
+
+    def extend(self, x: Tensor, past: KeysValues | None, memory_kv: KeysValues, memory_mask: Tensor | None = None,
+               need_weights: bool = False) -> tuple[Tensor, KeysValues, Tensor | None]:
+        """The layer on L new target positions after the t whose self-attention keys and values ``past``
+        holds ((B, H, t, Dh) each; None for t = 0), causally: new position i sees the t past ones and the
+        new ones up to itself. memory_kv: ``cross_attn.keys_values(memory, memory)``, computed once.
+        Returns ``(output (B, L, D), past extended to t + L, cross_weights (B, H, L, S) or None)``.
+        Running it one position at a time gives what :meth:`forward` gives with a causal mask (tested).
+        """
+        t = 0 if past is None else past[0].shape[-2]
+        causal = torch.ones(x.shape[1], t + x.shape[1], dtype=torch.bool, device=x.device).tril(t)   # (L, t+L)
+        x, present, _, cross_weights = self._run(x, past, memory_kv, causal, memory_mask, need_weights)
+        return x, present, cross_weights
+
+    def _run(self, x: Tensor, past: KeysValues | None, memory_kv: KeysValues, self_mask: Tensor | None,
+             memory_mask: Tensor | None, need_weights: bool) -> tuple[Tensor, KeysValues, Tensor | None, Tensor | None]:
+        w, present = dict(need_weights=need_weights, average_weights=False), []
+
+        def self_attention(h: Tensor) -> tuple[Tensor, Tensor | None]:
+            k, v = self.self_attn.keys_values(h, h)                               # (B, H, L, Dh)
+            if past is not None:
+                k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)   # (B, H, t+L, Dh)
+            present.append((k, v))
+            return self.self_attn.attend(h, k, v, self_mask, **w)
+        x, self_weights = self.residual(x, 0, self_attention)
+        x, cross_weights = self.residual(x, 1, lambda h: self.cross_attn.attend(h, *memory_kv, memory_mask, **w))
+        x, _ = self.residual(x, 2, lambda h: (self.feed_forward(h), None))
+        return x, present[0], self_weights, cross_weights
 
     @classmethod
     def from_torch(cls, module: nn.TransformerDecoderLayer) -> TransformerDecoderLayer:
@@ -190,3 +224,99 @@ class TransformerDecoderLayer(_Block):
         layer._copy_common(module, ("norm1", "norm2", "norm3"))
         return layer
 
+
+
+# --- the stacks: embeddings, positions, N layers ------------------------------------------------
+
+class _Embedding(nn.Module):
+    """Token embeddings scaled by sqrt(d_model), as in the paper, plus the positions."""
+
+    def __init__(self, vocab_size: int, d_model: int, max_len: int, positions: str):
+        super().__init__()
+        _validate.integer("vocab_size", vocab_size, 1)
+        _validate.integer("max_len", max_len, 1)
+        self.positions = _validate.choice("positions", positions, ("sinusoidal", "learned"))
+        self.tokens = nn.Embedding(vocab_size, d_model)
+        self.learned = LearnedPositions(max_len, d_model) if positions == "learned" else None
+        self.register_buffer("table", sinusoidal_positions(max_len, d_model), persistent=False)   # (max_len, D)
+        self.scale = math.sqrt(d_model)
+
+    def forward(self, ids: Tensor, offset: int = 0) -> Tensor:
+        x = self.tokens(ids) * self.scale                                        # (B, L, D)
+        if self.learned is not None:
+            return self.learned(x, offset)
+        if offset + ids.shape[1] > self.table.shape[0]:
+            raise ValueError(f"sequences are limited to max_len={self.table.shape[0]} positions; got "
+                             f"{offset + ids.shape[1]}")
+        return x + self.table[offset: offset + ids.shape[1]]                     # (B, L, D)
+
+
+class TransformerEncoder(nn.Module):
+    """Embeddings and positions, then ``num_layers`` :class:`TransformerEncoderLayer` (and a final LayerNorm
+    when pre-norm, whose sublayers leave the residual stream unnormalised)."""
+
+    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int,
+                 max_len: int = 64, positions: str = "sinusoidal", norm_first: bool = True):
+        super().__init__()
+        _validate.integer("num_layers", num_layers, 1)
+        self.embed = _Embedding(vocab_size, d_model, max_len, positions)
+        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, num_heads, d_ff, norm_first)
+                                    for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+    def forward(self, src: Tensor, mask: Tensor | None = None, need_weights: bool = False
+                ) -> tuple[Tensor, list[Tensor | None]]:
+        """src: (B, S) ids; mask: True = may attend, e.g. source padding (B, 1, S). Returns the states
+        (B, S, D) and each layer's self-attention weights (B, H, S, S) (None unless need_weights)."""
+        x, weights = self.embed(src), []                                         # (B, S, D)
+        for layer in self.layers:
+            x, w = layer(x, mask, need_weights)
+            weights.append(w)
+        return self.norm(x), weights
+
+
+class DecoderCache(NamedTuple):
+    """What greedy decoding keeps between steps: each layer's self-attention keys and values of the
+    positions decoded so far, (B, H, t, Dh), and its cross-attention keys and values of the encoder's
+    output, (B, H, S, Dh), computed once."""
+
+    past: tuple[KeysValues, ...]
+    memory: tuple[KeysValues, ...]
+
+    @property
+    def length(self) -> int:
+        return self.past[0][0].shape[-2]
+
+
+class TransformerDecoder(nn.Module):
+    """Embeddings and positions, ``num_layers`` :class:`TransformerDecoderLayer`, a final LayerNorm when
+    pre-norm, and the output layer to V scores."""
+
+    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int,
+                 max_len: int = 64, positions: str = "sinusoidal", norm_first: bool = True):
+        super().__init__()
+        _validate.integer("num_layers", num_layers, 1)
+        self.embed = _Embedding(vocab_size, d_model, max_len, positions)
+        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, num_heads, d_ff, norm_first)
+                                    for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        self.out = nn.Linear(d_model, vocab_size)
+
+    def forward(self, tgt_in: Tensor, memory: Tensor, memory_mask: Tensor | None = None,
+                cache: DecoderCache | None = None, need_weights: bool = False
+                ) -> tuple[Tensor, DecoderCache, list[Tensor | None]]:
+        """tgt_in: (B, L) the next L target tokens, after the ``cache.length`` already decoded (none without
+        a cache): all L at once under teacher forcing, one at a time when decoding. memory: (B, S, D) the
+        encoder's states; memory_mask: e.g. source padding (B, 1, S). Returns the logits (B, L, V), the
+        cache extended by L positions, and each layer's cross-attention weights (B, H, L, S) (None unless
+        need_weights)."""
+        offset = 0 if cache is None else cache.length
+        memory_kv = cache.memory if cache is not None else tuple(
+            layer.cross_attn.keys_values(memory, memory) for layer in self.layers)      # computed once
+        x, past, weights = self.embed(tgt_in, offset), [], []                           # (B, L, D)
+        for i, layer in enumerate(self.layers):
+            x, present, w = layer.extend(x, None if cache is None else cache.past[i], memory_kv[i],
+                                         memory_mask, need_weights)
+            past.append(present)
+            weights.append(w)
+        return self.out(self.norm(x)), DecoderCache(tuple(past), memory_kv), weights    # (B, L, V)

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from torch import nn
 
 from attn_course.attention import causal_mask, padding_mask
-from attn_course.transformer import (LearnedPositions, TransformerDecoderLayer, TransformerEncoderLayer,
+from attn_course.transformer import (LearnedPositions, TransformerDecoder, TransformerDecoderLayer, TransformerEncoder,
+                                     TransformerEncoderLayer,
                                      sinusoidal_positions)
 
 D, H, FF = 12, 3, 20
@@ -163,3 +164,70 @@ def test_without_positions_self_attention_is_permutation_equivariant(seed, norm_
     out, _ = layer(x)
     out_perm, _ = layer(x[:, perm])
     torch.testing.assert_close(out_perm, out[:, perm], atol=1e-5, rtol=1e-5)
+
+
+# --- the stacks, and decoding with a key/value cache ----------------------------------------
+
+def _stacks(norm_first: bool, positions: str = "sinusoidal"):
+    torch.manual_seed(7)
+    enc = TransformerEncoder(11, D, H, FF, 2, max_len=16, positions=positions, norm_first=norm_first)
+    dec = TransformerDecoder(9, D, H, FF, 2, max_len=16, positions=positions, norm_first=norm_first)
+    src = torch.randint(0, 11, (3, 6))
+    src_pad = padding_mask([6, 4, 2], 6)                                  # (B, 1, S)
+    memory, _ = enc(src, src_pad)
+    return dec, memory, src_pad
+
+
+@pytest.mark.parametrize("norm_first, positions", [(True, "sinusoidal"), (False, "learned")])
+def test_one_step_at_a_time_with_the_cache_gives_the_teacher_forced_logits(norm_first, positions):
+    dec, memory, src_pad = _stacks(norm_first, positions)
+    tgt = torch.randint(0, 9, (3, 7))
+    full, cache, _ = dec(tgt, memory, src_pad)
+    assert cache.length == 7 and cache.past[0][0].shape == (3, H, 7, D // H)
+    steps, cache = [], None
+    for t in range(7):
+        logits, cache, _ = dec(tgt[:, t:t + 1], memory, src_pad, cache)
+        steps.append(logits)
+    torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
+
+
+def test_extend_equals_forward_with_a_causal_mask():
+    torch.manual_seed(8)
+    layer = TransformerDecoderLayer(D, H, FF)
+    x, memory = torch.randn(2, 5, D), torch.randn(2, 4, D)
+    expected, _, _ = layer(x, memory, causal_mask(5))
+    kv = layer.cross_attn.keys_values(memory, memory)
+    first, past, _ = layer.extend(x[:, :2], None, kv)
+    rest, past, _ = layer.extend(x[:, 2:], past, kv)
+    torch.testing.assert_close(torch.cat([first, rest], dim=1), expected, atol=1e-5, rtol=1e-5)
+    assert past[0].shape == (2, H, 5, D // H)
+
+
+@torch.no_grad()
+def test_greedy_decoding_with_the_cache_equals_decoding_without_it():
+    dec, memory, src_pad = _stacks(True)
+    token = torch.full((3, 1), 1)
+    with_cache, cache = [token], None
+    for _ in range(8):
+        logits, cache, _ = dec(with_cache[-1], memory, src_pad, cache)
+        with_cache.append(logits[:, -1:].argmax(-1))
+    without = token
+    for _ in range(8):                                   # the whole prefix again at every step
+        logits, _, _ = dec(without, memory, src_pad)
+        without = torch.cat([without, logits[:, -1:].argmax(-1)], dim=1)
+    assert torch.equal(torch.cat(with_cache, dim=1), without)
+
+
+def test_padded_source_positions_get_no_cross_attention():
+    dec, memory, src_pad = _stacks(True)
+    _, _, weights = dec(torch.randint(0, 9, (3, 4)), memory, src_pad, need_weights=True)
+    assert len(weights) == 2 and weights[0].shape == (3, H, 4, 6)
+    assert (weights[-1][2, :, :, 2:] == 0).all() and (weights[-1][1, :, :, 4:] == 0).all()
+
+
+def test_positions_beyond_max_len_are_refused():
+    dec, memory, src_pad = _stacks(True)
+    with pytest.raises(ValueError, match="max_len=16"):
+        dec(torch.zeros(3, 17, dtype=torch.long), memory, src_pad)
+    with pytest.raises(ValueError, match="offset"):
+        LearnedPositions(4, 8)(torch.zeros(1, 2, 8), offset=3)
