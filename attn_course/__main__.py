@@ -120,6 +120,9 @@ def _train(args: argparse.Namespace) -> int:
     from attn_course.train import train_on_pairs
 
     _check_files(args)                       # before any work: nothing is trained for an unwritable file
+    if args.model == "transformer" and args.embed % args.heads:
+        raise ValueError(f"--embed {args.embed} must be divisible by --heads {args.heads}: each head is "
+                         f"embed / heads wide")
     train_config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
                                stop_at=args.stop_at, eval_every=args.eval_every)
     if args.pairs:
@@ -130,7 +133,8 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.pairs}: holds 1 pair; training needs at least 2 pairs (10% are held out)")
     train_pairs, valid_pairs = split_pairs(pairs)
     config = Seq2SeqConfig.for_pairs(train_pairs, level=args.level, decoder=args.model, score=args.score,
-                                     embed_dim=args.embed, hidden_dim=args.hidden, reverse_source=args.reverse)
+                                     embed_dim=args.embed, hidden_dim=args.hidden, reverse_source=args.reverse,
+                                     layers=args.layers, heads=args.heads)
     _check_memory(args, config, train_pairs)
     # a DivergedError (a ValueError) saves nothing; the progress bar only on a terminal: stderr stays for errors
     model, history = train_on_pairs(config, train_pairs, valid_pairs, train_config, progress=sys.stderr.isatty())
@@ -141,6 +145,8 @@ def _train(args: argparse.Namespace) -> int:
         "train_seconds": round(history.train_seconds, 3), "exact_match": metrics.exact_match,
         "char_accuracy": metrics.char_accuracy, "seed": args.seed, "reverse": args.reverse,
         "score": args.score if args.model == "attention" else None, "hidden": args.hidden,
+        "layers": args.layers if args.model == "transformer" else None,
+        "heads": args.heads if args.model == "transformer" else None,
         "torch_threads": torch.get_num_threads(), "device": str(model.device),
     }
     print(f"{args.model} on {task}: exact match {metrics.exact_match:.2%}, per character "
@@ -204,8 +210,14 @@ def build_parser() -> argparse.ArgumentParser:
                        default=_default(Seq2SeqConfig, "reverse_source"), help="feed the source backwards")
     train.add_argument("--score", choices=SCORES, default=_default(Seq2SeqConfig, "score"),
                        help="attention scoring (attention model only)")
-    train.add_argument("--hidden", type=_integer(1), default=_default(Seq2SeqConfig, "hidden_dim"))
-    train.add_argument("--embed", type=_integer(1), default=_default(Seq2SeqConfig, "embed_dim"))
+    train.add_argument("--hidden", type=_integer(1), default=_default(Seq2SeqConfig, "hidden_dim"),
+                       help="LSTM state width (the transformer's feed-forward width d_ff)")
+    train.add_argument("--embed", type=_integer(1), default=_default(Seq2SeqConfig, "embed_dim"),
+                       help="embedding width (the transformer's width d_model)")
+    train.add_argument("--layers", type=_integer(1), default=_default(Seq2SeqConfig, "layers"),
+                       help="transformer: encoder layers, and as many decoder layers")
+    train.add_argument("--heads", type=_integer(1), default=_default(Seq2SeqConfig, "heads"),
+                       help="transformer: attention heads (--embed must be divisible by it)")
     train.add_argument("--batch-size", type=_integer(1), default=_default(TrainConfig, "batch_size"))
     train.add_argument("--lr", type=_real(0), default=_default(TrainConfig, "lr"))
     train.add_argument("--level", choices=LEVELS, default=LEVELS[0], help="tokens: characters or words")

@@ -16,7 +16,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from attn_course.data import EOS, SOS
-from attn_course.models import DECODERS
 from attn_course.plots import OKABE_ITO
 
 __all__ = ["plot_seq2seq_diagram", "plot_teacher_forcing"]
@@ -61,6 +60,7 @@ def _region(ax, x0: float, x1: float, y0: float, y1: float, label: str, colour: 
     ax.text((x0 + x1) / 2, y0 - 0.12, label, ha="center", va="top", fontsize=12, color=colour, fontweight="bold")
 
 
+KINDS = ("vanilla", "peeky", "attention")      # the LSTM encoder-decoders this diagram draws
 _TITLES = {
     "vanilla": "Vanilla: the encoder's last state (h, c) is the only bridge",
     "peeky": "Peeky: the encoder's last h also enters every decoder step",
@@ -102,8 +102,8 @@ def plot_seq2seq_diagram(kind: str, source: str = "16+75", target: str = "91") -
     output (into the output layer). "attention": every decoder step weighs all
     the encoder states h_1 ... h_S.
     """
-    if not isinstance(kind, str) or kind not in DECODERS:
-        raise ValueError(f"kind must be one of {DECODERS}; got {kind!r}")
+    if not isinstance(kind, str) or kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}; got {kind!r}")
     src = list(_check_text("source", source, MAX_SOURCE))
     tgt = list(_check_text("target", target, MAX_TARGET))
     inputs, outputs = [SOS, *tgt], [*tgt, EOS]

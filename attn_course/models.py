@@ -29,15 +29,17 @@ from attn_course import _validate
 from attn_course.attention import masked_softmax, padding_mask
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Encoded, Pair, Vocab, encode_pairs
 from attn_course.layers import BahdanauAttention
+from attn_course.memory import Memory, State
+from attn_course.transformer import TransformerDecoder, TransformerEncoder
 
 __all__ = [
     "DECODERS", "SCORES", "Seq2SeqConfig", "Memory", "Step", "Encoder",
     "VanillaDecoder", "PeekyDecoder", "AttentionDecoder", "Seq2Seq", "dot_attention_weights",
 ]
 
-DECODERS = ("vanilla", "peeky", "attention")
+DECODERS = ("vanilla", "peeky", "attention", "transformer")
+POSITIONS = ("sinusoidal", "learned")
 SCORES = ("dot", "general", "additive")
-State = tuple[Tensor, Tensor]  # (h, c), each (1, B, H) as nn.LSTM wants them
 WeightsFn = Callable[[Tensor, Tensor, Tensor], Tensor]   # (query (B, L, H), keys (B, S, H), mask (B, S)) -> (B, L, S)
 
 
@@ -49,9 +51,12 @@ class Seq2SeqConfig:
     tgt_vocab: Vocab
     decoder: str = "attention"      # one of DECODERS
     score: str = "dot"              # one of SCORES (attention decoder only)
-    embed_dim: int = 16
-    hidden_dim: int = 64
+    embed_dim: int = 16             # E; the transformer's width D (d_model)
+    hidden_dim: int = 64            # H; the transformer's feed-forward width (d_ff)
     reverse_source: bool = True     # feed the source backwards (Sutskever et al. 2014)
+    layers: int = 1                 # transformer only: encoder layers, and as many decoder layers
+    heads: int = 4                  # transformer only: attention heads (embed_dim must divide by it)
+    positions: str = "sinusoidal"   # transformer only: one of POSITIONS
 
     def __post_init__(self) -> None:
         for name in ("src_vocab", "tgt_vocab"):
@@ -60,16 +65,21 @@ class Seq2SeqConfig:
                                 f"got {type(getattr(self, name)).__name__}")
         _validate.choice("decoder", self.decoder, DECODERS)
         _validate.choice("score", self.score, SCORES)
-        for name in ("embed_dim", "hidden_dim"):
+        for name in ("embed_dim", "hidden_dim", "layers", "heads"):
             _validate.integer(name, getattr(self, name), 1)
         _validate.flag("reverse_source", self.reverse_source)
+        _validate.choice("positions", self.positions, POSITIONS)
+        if self.decoder == "transformer" and self.embed_dim % self.heads:
+            raise ValueError(f"embed_dim={self.embed_dim} must be divisible by heads={self.heads} for the "
+                             f"transformer (each head is embed_dim / heads wide)")
 
     @classmethod
     def for_pairs(cls, pairs: Iterable[Pair], level: str = "char", **architecture: object) -> Seq2SeqConfig:
         """A config whose vocabularies hold the tokens of ``pairs`` (usually the training pairs).
 
         level: "char" or "word" tokens. architecture: the other fields (decoder, score,
-        embed_dim, hidden_dim, reverse_source), their defaults otherwise.
+        embed_dim, hidden_dim, reverse_source, and for the transformer layers, heads,
+        positions), their defaults otherwise.
         """
         pairs = list(pairs)
         src_vocab = Vocab.build((s for s, _ in pairs), level=level)
@@ -97,14 +107,6 @@ class Seq2SeqConfig:
         d = dict(d)
         d["src_vocab"], d["tgt_vocab"] = Vocab.from_dict(d["src_vocab"]), Vocab.from_dict(d["tgt_vocab"])
         return cls(**d)
-
-
-class Memory(NamedTuple):
-    """What the encoder hands to a decoder."""
-
-    states: Tensor   # (B, S, H) every encoder state; zeros at padded positions
-    mask: Tensor     # (B, S) True at real source tokens
-    last: State      # encoder's last state (h, c) at each example's last real token
 
 
 class Step(NamedTuple):
@@ -228,6 +230,11 @@ class Seq2Seq(nn.Module):
         super().__init__()
         self.config = config
         V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
+        if config.decoder == "transformer":       # attn_course.transformer: the same Memory, a cache as its state
+            sizes = dict(d_model=E, num_heads=config.heads, d_ff=H, num_layers=config.layers,
+                         positions=config.positions)
+            self.encoder, self.decoder = TransformerEncoder(V_src, **sizes), TransformerDecoder(V_tgt, **sizes)
+            return
         self.encoder = Encoder(V_src, E, H)
         if config.decoder == "vanilla":
             self.decoder = VanillaDecoder(V_tgt, E, H)

@@ -10,6 +10,7 @@ import os
 
 from attn_course import _validate
 from attn_course.models import Seq2SeqConfig
+from attn_course.transformer import MAX_POSITIONS
 
 __all__ = ["parameter_count", "training_memory", "memory_available", "gigabytes", "check_fits"]
 
@@ -22,6 +23,8 @@ def parameter_count(config: Seq2SeqConfig) -> int:
     """
     _validate.instance("config", config, Seq2SeqConfig)
     V_src, V_tgt, E, H = len(config.src_vocab), len(config.tgt_vocab), config.embed_dim, config.hidden_dim
+    if config.decoder == "transformer":
+        return _transformer_count(config, V_src, V_tgt)
 
     def lstm(width: int) -> int:
         return 4 * H * (width + H) + 8 * H
@@ -33,6 +36,18 @@ def parameter_count(config: Seq2SeqConfig) -> int:
         return encoder + V_tgt * E + lstm(E + H) + (2 * H + 1) * V_tgt
     score = {"dot": 0, "general": H * H, "additive": 2 * H * H + H}[config.score]   # additive: W_q, W_k, v
     return encoder + V_tgt * E + lstm(E) + (2 * H + 1) * V_tgt + score
+
+
+def _transformer_count(config: Seq2SeqConfig, V_src: int, V_tgt: int) -> int:
+    """D = embed_dim wide, F = hidden_dim feed-forward: attention 4(D² + D) (W_q, W_k, W_v, W_o and biases),
+    feed-forward 2DF + F + D, a LayerNorm 2D; the encoder layer has one attention and two norms, the
+    decoder layer two and three; a final norm each; the output layer (D + 1)V; learned positions P x D."""
+    D, F, N = config.embed_dim, config.hidden_dim, config.layers
+    attention, feed_forward, norm = 4 * (D * D + D), 2 * D * F + F + D, 2 * D
+    positions = MAX_POSITIONS * D if config.positions == "learned" else 0
+    encoder = V_src * D + positions + N * (attention + feed_forward + 2 * norm) + norm
+    decoder = V_tgt * D + positions + N * (2 * attention + feed_forward + 3 * norm) + norm + (D + 1) * V_tgt
+    return encoder + decoder
 
 
 def memory_available() -> int:

@@ -25,7 +25,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from attn_course import _validate
+from attn_course.attention import padding_mask
+from attn_course.data import PAD_ID
 from attn_course.layers import MultiHeadAttention
+from attn_course.memory import Memory
 
 __all__ = ["sinusoidal_positions", "LearnedPositions", "TransformerEncoderLayer", "TransformerDecoderLayer",
            "TransformerEncoder", "TransformerDecoder", "DecoderCache"]
@@ -226,53 +229,58 @@ class TransformerDecoderLayer(_Block):
 
 
 
-# --- the stacks: embeddings, positions, N layers ------------------------------------------------
+# --- the stacks: embeddings, positions, N layers; the encoder and decoder of a Seq2Seq ------------
+
+MAX_POSITIONS = 256        # learned positions: the longest sequence they cover
+
 
 class _Embedding(nn.Module):
     """Token embeddings scaled by sqrt(d_model), as in the paper, plus the positions."""
 
-    def __init__(self, vocab_size: int, d_model: int, max_len: int, positions: str):
+    def __init__(self, vocab_size: int, d_model: int, positions: str):
         super().__init__()
         _validate.integer("vocab_size", vocab_size, 1)
-        _validate.integer("max_len", max_len, 1)
         self.positions = _validate.choice("positions", positions, ("sinusoidal", "learned"))
-        self.tokens = nn.Embedding(vocab_size, d_model)
-        self.learned = LearnedPositions(max_len, d_model) if positions == "learned" else None
-        self.register_buffer("table", sinusoidal_positions(max_len, d_model), persistent=False)   # (max_len, D)
+        self.tokens = nn.Embedding(vocab_size, d_model, padding_idx=PAD_ID)
+        self.learned = LearnedPositions(MAX_POSITIONS, d_model) if positions == "learned" else None
         self.scale = math.sqrt(d_model)
 
     def forward(self, ids: Tensor, offset: int = 0) -> Tensor:
         x = self.tokens(ids) * self.scale                                        # (B, L, D)
         if self.learned is not None:
             return self.learned(x, offset)
-        if offset + ids.shape[1] > self.table.shape[0]:
-            raise ValueError(f"sequences are limited to max_len={self.table.shape[0]} positions; got "
-                             f"{offset + ids.shape[1]}")
-        return x + self.table[offset: offset + ids.shape[1]]                     # (B, L, D)
+        table = sinusoidal_positions(offset + ids.shape[1], x.shape[-1]).to(x)  # computed, never stored
+        return x + table[offset:]                                                # (B, L, D)
 
 
 class TransformerEncoder(nn.Module):
     """Embeddings and positions, then ``num_layers`` :class:`TransformerEncoderLayer` (and a final LayerNorm
     when pre-norm, whose sublayers leave the residual stream unnormalised)."""
 
-    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 max_len: int = 64, positions: str = "sinusoidal", norm_first: bool = True):
+    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
+                 positions: str = "sinusoidal", norm_first: bool = True):
         super().__init__()
         _validate.integer("num_layers", num_layers, 1)
-        self.embed = _Embedding(vocab_size, d_model, max_len, positions)
+        self.embed = _Embedding(vocab_size, d_model, positions)
         self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, num_heads, d_ff, norm_first)
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
 
-    def forward(self, src: Tensor, mask: Tensor | None = None, need_weights: bool = False
-                ) -> tuple[Tensor, list[Tensor | None]]:
-        """src: (B, S) ids; mask: True = may attend, e.g. source padding (B, 1, S). Returns the states
-        (B, S, D) and each layer's self-attention weights (B, H, S, S) (None unless need_weights)."""
+    def forward(self, src: Tensor, lengths: Tensor) -> Memory:
+        """src: (B, S) ids padded after the tokens; lengths: (B,) real lengths >= 1. The states (B, S, D)
+        are zero at padded positions, as the LSTM encoder's; the decoder's first state is None (no cache)."""
+        return self.encode(src, lengths)[0]
+
+    def encode(self, src: Tensor, lengths: Tensor, need_weights: bool = False
+               ) -> tuple[Memory, list[Tensor | None]]:
+        """:meth:`forward`, and each layer's self-attention weights (B, H, S, S) (None unless need_weights)."""
+        mask = padding_mask(lengths, src.shape[1])                               # (B, 1, S)
         x, weights = self.embed(src), []                                         # (B, S, D)
         for layer in self.layers:
             x, w = layer(x, mask, need_weights)
             weights.append(w)
-        return self.norm(x), weights
+        states = self.norm(x) * mask[:, 0, :, None]                             # (B, S, D), 0 at padding
+        return Memory(states, mask[:, 0], None), weights
 
 
 class DecoderCache(NamedTuple):
@@ -290,33 +298,37 @@ class DecoderCache(NamedTuple):
 
 class TransformerDecoder(nn.Module):
     """Embeddings and positions, ``num_layers`` :class:`TransformerDecoderLayer`, a final LayerNorm when
-    pre-norm, and the output layer to V scores."""
+    pre-norm, and the output layer to V scores. Its state between calls is a :class:`DecoderCache`."""
 
-    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int,
-                 max_len: int = 64, positions: str = "sinusoidal", norm_first: bool = True):
+    def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
+                 positions: str = "sinusoidal", norm_first: bool = True):
         super().__init__()
         _validate.integer("num_layers", num_layers, 1)
-        self.embed = _Embedding(vocab_size, d_model, max_len, positions)
+        self.embed = _Embedding(vocab_size, d_model, positions)
         self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, num_heads, d_ff, norm_first)
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
         self.out = nn.Linear(d_model, vocab_size)
 
-    def forward(self, tgt_in: Tensor, memory: Tensor, memory_mask: Tensor | None = None,
-                cache: DecoderCache | None = None, need_weights: bool = False
-                ) -> tuple[Tensor, DecoderCache, list[Tensor | None]]:
-        """tgt_in: (B, L) the next L target tokens, after the ``cache.length`` already decoded (none without
-        a cache): all L at once under teacher forcing, one at a time when decoding. memory: (B, S, D) the
-        encoder's states; memory_mask: e.g. source padding (B, 1, S). Returns the logits (B, L, V), the
-        cache extended by L positions, and each layer's cross-attention weights (B, H, L, S) (None unless
-        need_weights)."""
-        offset = 0 if cache is None else cache.length
-        memory_kv = cache.memory if cache is not None else tuple(
-            layer.cross_attn.keys_values(memory, memory) for layer in self.layers)      # computed once
-        x, past, weights = self.embed(tgt_in, offset), [], []                           # (B, L, D)
+    def forward(self, tgt_in: Tensor, state: DecoderCache | None, memory: Memory
+                ) -> tuple[Tensor, DecoderCache, Tensor]:
+        """tgt_in: (B, L) the next L target tokens, after the ``state.length`` already decoded (none when
+        state is None): all L at once under teacher forcing, one at a time when decoding. Returns the
+        logits (B, L, V), the cache extended by L positions, and the last layer's cross-attention
+        weights averaged over the heads (B, L, S), as the LSTM attention decoder returns its weights."""
+        logits, cache, weights = self.decode(tgt_in, state, memory, need_weights=True)
+        return logits, cache, weights[-1].mean(dim=1)                            # (B, L, S)
+
+    def decode(self, tgt_in: Tensor, state: DecoderCache | None, memory: Memory, need_weights: bool = False
+               ) -> tuple[Tensor, DecoderCache, list[Tensor | None]]:
+        """:meth:`forward` with each layer's cross-attention weights (B, H, L, S) (None unless need_weights)."""
+        mask = memory.mask[:, None, :]                                           # (B, 1, S)
+        memory_kv = state.memory if state is not None else tuple(
+            layer.cross_attn.keys_values(memory.states, memory.states) for layer in self.layers)  # once
+        x, past, weights = self.embed(tgt_in, 0 if state is None else state.length), [], []   # (B, L, D)
         for i, layer in enumerate(self.layers):
-            x, present, w = layer.extend(x, None if cache is None else cache.past[i], memory_kv[i],
-                                         memory_mask, need_weights)
+            x, present, w = layer.extend(x, None if state is None else state.past[i], memory_kv[i], mask,
+                                         need_weights)
             past.append(present)
             weights.append(w)
-        return self.out(self.norm(x)), DecoderCache(tuple(past), memory_kv), weights    # (B, L, V)
+        return self.out(self.norm(x)), DecoderCache(tuple(past), memory_kv), weights   # (B, L, V)

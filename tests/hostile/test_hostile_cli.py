@@ -88,7 +88,9 @@ FLAG_CASES = [  # (flag, value, words)
     ("--stop-at", "nan", "--stop-at: must be a finite number"),
     ("--eval-every", "-1", "--eval-every: must be an int >= 0"),
     ("--eval-every", "x", "--eval-every: must be an int"),
-    ("--model", "transformer", "--model: invalid choice"),
+    ("--model", "lstm", "--model: invalid choice"),
+    ("--layers", "0", "--layers: must be an int >= 1"),
+    ("--heads", "2.5", "--heads: must be an int"),
 ]
 
 

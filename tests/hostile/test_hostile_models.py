@@ -84,7 +84,17 @@ def test_a_model_needs_a_config():
         build_model(CONFIG.to_dict())
 
 
-@pytest.mark.parametrize("decoder, score", [(d, "dot") for d in DECODERS] + [("attention", s) for s in SCORES[1:]])
+@pytest.mark.parametrize("layers, heads, positions", [(1, 2, "sinusoidal"), (3, 4, "learned")])
+def test_the_transformers_parameter_count_is_exact_without_building(layers, heads, positions):
+    config = Seq2SeqConfig(SRC, TGT, decoder="transformer", embed_dim=8, hidden_dim=12, layers=layers, heads=heads,
+                           positions=positions)
+    assert parameter_count(config) == sum(p.numel() for p in Seq2Seq(config).parameters())
+    huge = Seq2SeqConfig(SRC, TGT, decoder="transformer", embed_dim=10**12, heads=1)
+    assert parameter_count(huge) > 8 * 10**24                           # arithmetic only: instant, no memory
+
+
+@pytest.mark.parametrize("decoder, score", [(d, "dot") for d in DECODERS if d != "transformer"]
+                         + [("attention", s) for s in SCORES[1:]])
 def test_parameter_count_is_exact_without_building(decoder, score):
     config = Seq2SeqConfig(SRC, TGT, decoder=decoder, score=score, embed_dim=5, hidden_dim=7)
     assert parameter_count(config) == sum(p.numel() for p in Seq2Seq(config).parameters())

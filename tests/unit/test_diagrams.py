@@ -4,15 +4,14 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from attn_course.diagrams import plot_seq2seq_diagram, plot_teacher_forcing
-from attn_course.models import DECODERS
+from attn_course.diagrams import KINDS, plot_seq2seq_diagram, plot_teacher_forcing
 
 
 def texts(fig: Figure) -> list[str]:
     return [t.get_text() for ax in fig.axes for t in ax.texts]
 
 
-@pytest.mark.parametrize("kind", DECODERS)
+@pytest.mark.parametrize("kind", KINDS)
 def test_seq2seq_diagram_shows_the_example(kind):
     fig = plot_seq2seq_diagram(kind)
     assert isinstance(fig, Figure)

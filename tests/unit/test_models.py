@@ -29,7 +29,7 @@ def test_forward_shapes(decoder, score, batch):
     B, S = batch.src.shape
     L = batch.tgt_in.shape[1]
     assert logits.shape == (B, L, len(TGT))
-    if decoder == "attention":
+    if decoder in ("attention", "transformer"):
         assert weights.shape == (B, L, S)
         real = torch.arange(S)[None, :] < batch.src_lengths[:, None]                 # (B, S)
         assert torch.all(weights.masked_select(~real[:, None, :].expand_as(weights)) == 0)

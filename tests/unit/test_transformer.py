@@ -170,23 +170,22 @@ def test_without_positions_self_attention_is_permutation_equivariant(seed, norm_
 
 def _stacks(norm_first: bool, positions: str = "sinusoidal"):
     torch.manual_seed(7)
-    enc = TransformerEncoder(11, D, H, FF, 2, max_len=16, positions=positions, norm_first=norm_first)
-    dec = TransformerDecoder(9, D, H, FF, 2, max_len=16, positions=positions, norm_first=norm_first)
-    src = torch.randint(0, 11, (3, 6))
-    src_pad = padding_mask([6, 4, 2], 6)                                  # (B, 1, S)
-    memory, _ = enc(src, src_pad)
-    return dec, memory, src_pad
+    enc = TransformerEncoder(11, D, H, FF, 2, positions=positions, norm_first=norm_first)
+    dec = TransformerDecoder(9, D, H, FF, 2, positions=positions, norm_first=norm_first)
+    src, lengths = torch.randint(0, 11, (3, 6)), torch.tensor([6, 4, 2])
+    return dec, enc(src, lengths)
 
 
 @pytest.mark.parametrize("norm_first, positions", [(True, "sinusoidal"), (False, "learned")])
 def test_one_step_at_a_time_with_the_cache_gives_the_teacher_forced_logits(norm_first, positions):
-    dec, memory, src_pad = _stacks(norm_first, positions)
+    dec, memory = _stacks(norm_first, positions)
+    assert memory.last is None and (memory.states[2, 2:] == 0).all()     # zeros at padding, like the LSTM's
     tgt = torch.randint(0, 9, (3, 7))
-    full, cache, _ = dec(tgt, memory, src_pad)
-    assert cache.length == 7 and cache.past[0][0].shape == (3, H, 7, D // H)
+    full, cache, weights = dec(tgt, None, memory)
+    assert cache.length == 7 and cache.past[0][0].shape == (3, H, 7, D // H) and weights.shape == (3, 7, 6)
     steps, cache = [], None
     for t in range(7):
-        logits, cache, _ = dec(tgt[:, t:t + 1], memory, src_pad, cache)
+        logits, cache, _ = dec(tgt[:, t:t + 1], cache, memory)
         steps.append(logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-5)
 
@@ -205,29 +204,31 @@ def test_extend_equals_forward_with_a_causal_mask():
 
 @torch.no_grad()
 def test_greedy_decoding_with_the_cache_equals_decoding_without_it():
-    dec, memory, src_pad = _stacks(True)
+    dec, memory = _stacks(True)
     token = torch.full((3, 1), 1)
     with_cache, cache = [token], None
     for _ in range(8):
-        logits, cache, _ = dec(with_cache[-1], memory, src_pad, cache)
+        logits, cache, _ = dec(with_cache[-1], cache, memory)
         with_cache.append(logits[:, -1:].argmax(-1))
     without = token
     for _ in range(8):                                   # the whole prefix again at every step
-        logits, _, _ = dec(without, memory, src_pad)
+        logits, _, _ = dec(without, None, memory)
         without = torch.cat([without, logits[:, -1:].argmax(-1)], dim=1)
     assert torch.equal(torch.cat(with_cache, dim=1), without)
 
 
 def test_padded_source_positions_get_no_cross_attention():
-    dec, memory, src_pad = _stacks(True)
-    _, _, weights = dec(torch.randint(0, 9, (3, 4)), memory, src_pad, need_weights=True)
+    dec, memory = _stacks(True)
+    _, _, weights = dec.decode(torch.randint(0, 9, (3, 4)), None, memory, need_weights=True)
     assert len(weights) == 2 and weights[0].shape == (3, H, 4, 6)
     assert (weights[-1][2, :, :, 2:] == 0).all() and (weights[-1][1, :, :, 4:] == 0).all()
 
 
-def test_positions_beyond_max_len_are_refused():
-    dec, memory, src_pad = _stacks(True)
-    with pytest.raises(ValueError, match="max_len=16"):
-        dec(torch.zeros(3, 17, dtype=torch.long), memory, src_pad)
+def test_learned_positions_beyond_their_table_are_refused():
+    torch.manual_seed(0)
+    dec = TransformerDecoder(9, D, H, FF, 1, positions="learned")
+    _, memory = _stacks(True)
+    with pytest.raises(ValueError, match="max_len=256"):
+        dec(torch.zeros(3, 257, dtype=torch.long), None, memory)
     with pytest.raises(ValueError, match="offset"):
         LearnedPositions(4, 8)(torch.zeros(1, 2, 8), offset=3)
