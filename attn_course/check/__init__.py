@@ -43,18 +43,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from attn_course.check import attention_decoder, attention_layers, encoder_decoder, peeky, self_attention
 from attn_course.check._engine import DEFAULT_TIME_LIMIT, KINDS, registry, status, use
 from attn_course.check._originals import protect
 from attn_course.check._verdicts import FAIL, PASS, TODO
-from attn_course.check.attention_decoder import *  # noqa: F403  (each module's __all__: its exercises)
-from attn_course.check.attention_layers import *  # noqa: F403
-from attn_course.check.encoder_decoder import *  # noqa: F403
-from attn_course.check.peeky import *  # noqa: F403
-from attn_course.check.self_attention import *  # noqa: F403
+# One module per chapter's concept, in the order of the chapters; each exercise is named in its module's __all__.
+from attn_course.check.self_attention import batched_self_attention, longer_key, scaled_attention_weights
+from attn_course.check.encoder_decoder import greedy_decode, longer_operands, teacher_forcing_input
+from attn_course.check.peeky import peeky_decode, reversal_gain, reverse_source
+from attn_course.check.attention_decoder import alignment_as_read, decoder_attention_weights, masked_context
+from attn_course.check.attention_layers import bigger_inputs, decoder_mask, split_heads
 
-_EXERCISES = tuple(registry())          # in the order of the chapters
-__all__ = [*_EXERCISES, "progress", "use", "TIME_LIMIT"]
+_EXERCISES = tuple(registry())          # in the order of the chapters, as the modules' CHAPTER says
+__all__ = [
+    "longer_key", "batched_self_attention", "scaled_attention_weights",           # 1 self-attention
+    "teacher_forcing_input", "greedy_decode", "longer_operands",                  # 2 the vanilla encoder-decoder
+    "peeky_decode", "reverse_source", "reversal_gain",                            # 3 the peeky encoder-decoder
+    "decoder_attention_weights", "masked_context", "alignment_as_read",           # 4 the attention encoder-decoder
+    "bigger_inputs", "split_heads", "decoder_mask",                               # 5 the three attention layers
+    "progress", "use", "TIME_LIMIT",
+]
 
 TIME_LIMIT: float | None = DEFAULT_TIME_LIMIT   # seconds per call of the learner's function
 
