@@ -3,7 +3,8 @@
 A data set is a list of ``(source, target)`` string pairs (:mod:`attn_course.tasks`
 generates the toy tasks and reads files of pairs). A :class:`Vocab` maps tokens (characters or words) to ids; ids 0-3 are always
 PAD, SOS, EOS, UNK. :func:`encode_pairs` turns a whole data set into padded
-tensors once, and :func:`batches` serves batches of it by pure tensor indexing.
+tensors once (reading each source backwards if asked; :func:`reverse_source` does the same
+to tensors already padded), and :func:`batches` serves batches of it by pure tensor indexing.
 
 Shape legend: N pairs in the data set (B in a batch), S source length,
 L target length (the target tokens plus one SOS or EOS).
@@ -21,7 +22,7 @@ from attn_course import _validate
 
 __all__ = [
     "PAD", "SOS", "EOS", "UNK", "PAD_ID", "SOS_ID", "EOS_ID", "UNK_ID",
-    "Vocab", "Encoded", "encode_pairs", "batches",
+    "Vocab", "Encoded", "encode_pairs", "reverse_source", "batches",
 ]
 
 PAD, SOS, EOS, UNK = "<pad>", "<s>", "</s>", "<unk>"
@@ -246,6 +247,18 @@ def encode_pairs(pairs: Sequence[Pair], src_vocab: Vocab, tgt_vocab: Vocab, reve
     tgt_out = _pad(tgt_ids, n_tgt, L)                                       # (N, L)
     tgt_out[torch.arange(N), n_tgt] = EOS_ID
     return Encoded(src, src_lengths, tgt_in, tgt_out, n_tgt + 1)
+
+
+def reverse_source(src: Tensor, lengths: Tensor) -> Tensor:
+    """Each row's first ``lengths[b]`` tokens backwards, the padding kept after them (B, S): the sources
+    as ``encode_pairs(..., reverse_source=True)`` makes them. src (B, S), lengths (B,) in [1, S]."""
+    if not isinstance(src, Tensor) or src.dim() != 2 or 0 in src.shape:
+        got = f"shape {_validate.shape(src)}" if isinstance(src, Tensor) else type(src).__name__
+        raise TypeError(f"src must be a (B, S) tensor of token ids with at least one row and column; got {got}")
+    _validate.lengths("lengths", lengths, src)
+    pos = torch.arange(src.shape[1], device=src.device)                  # (S,)
+    n = lengths.to(src.device)[:, None]                                   # (B, 1)
+    return src.gather(1, torch.where(pos < n, n - 1 - pos, pos))          # (B, S)
 
 
 def batches(data: Encoded, batch_size: int, shuffle: bool = True, seed: int = 0) -> Iterator[Encoded]:

@@ -4,8 +4,8 @@
 per-character accuracy of an encoded data set; ``predict`` translates many strings
 at once; ``accuracy_by`` and ``position_accuracy`` break the accuracy down, by a
 property of each pair (its length, say) or by output position (chapters 2 and 3).
-``greedy_decode`` and ``reverse_source`` are the course's versions of what the
-learners write in chapters 2 and 3, with the same signatures.
+``greedy_decode`` is the course's version of what the learners write in chapter 2,
+with the same signature.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from attn_course import _validate
 from attn_course.data import PAD_ID, Encoded, Pair, batches
 from attn_course.models import Seq2Seq
 
-__all__ = ["Metrics", "evaluate", "predict", "greedy_decode", "reverse_source", "exact_match", "accuracy_by",
+__all__ = ["Metrics", "evaluate", "predict", "greedy_decode", "exact_match", "accuracy_by",
            "position_accuracy", "threads"]
 
 
@@ -104,18 +104,6 @@ def greedy_decode(model: Seq2Seq, src: Tensor, src_lengths: Tensor, max_len: int
     """
     _check_model(model)
     return model.greedy_decode(src, src_lengths, max_len)[0]
-
-
-def reverse_source(src: Tensor, lengths: Tensor) -> Tensor:
-    """Each row's first ``lengths[b]`` tokens backwards, the padding kept after them (B, S): the sources
-    as ``encode_pairs(..., reverse_source=True)`` makes them. src (B, S), lengths (B,) in [1, S]."""
-    if not isinstance(src, Tensor) or src.dim() != 2 or 0 in src.shape:
-        got = f"shape {_validate.shape(src)}" if isinstance(src, Tensor) else type(src).__name__
-        raise TypeError(f"src must be a (B, S) tensor of token ids with at least one row and column; got {got}")
-    _validate.lengths("lengths", lengths, src)
-    pos = torch.arange(src.shape[1], device=src.device)                  # (S,)
-    n = lengths.to(src.device)[:, None]                                   # (B, 1)
-    return src.gather(1, torch.where(pos < n, n - 1 - pos, pos))          # (B, S)
 
 
 def exact_match(outputs: Sequence[str], targets: Sequence[str]) -> float:

@@ -18,7 +18,7 @@ from attn_course.check._verdicts import Case, Mistake, Problem
 from attn_course.check.encoder_decoder import (TOY_PAIRS, TOY_SRC, TOY_TGT, UNSEEN, any_width, decoding_cases,
                                                one_thread, toy_model, untrained_model)
 from attn_course.data import SOS_ID, encode_pairs
-from attn_course.evaluation import reverse_source as _package_reverse_source
+from attn_course.data import reverse_source as _package_reverse_source
 
 CHAPTER = "3 · The peeky encoder-decoder"
 __all__ = ["peeky_decode", "reverse_source", "reversal_gain"]

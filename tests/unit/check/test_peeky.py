@@ -13,7 +13,7 @@ from attn_course.check import encoder_decoder as ed
 from attn_course.check import peeky
 from attn_course.check._verdicts import Problem
 from attn_course.data import SOS_ID, encode_pairs
-from attn_course.evaluation import reverse_source
+from attn_course.data import reverse_source
 from support.paths import ROOT
 
 CHAPTER = ROOT / "chapters" / "03_peeky_encoder_decoder.ipynb"
