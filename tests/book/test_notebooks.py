@@ -107,3 +107,12 @@ def test_no_path_hacks(notebook):
     path, nb = notebook
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "sys.path" not in code and "import *" not in code and "%run" not in code
+
+
+def test_visible_code_fits_the_page(notebook):
+    """A code line longer than the page is wide makes its cell a horizontally scrolling region that a
+    keyboard cannot reach (axe "scrollable-region-focusable"); 74 characters fit the book's column."""
+    path, nb = notebook
+    long = [(c.get("id"), line) for c in nb.cells if c.cell_type == "code"
+            and "remove-cell" not in c.metadata.get("tags", []) for line in c.source.splitlines() if len(line) > 74]
+    assert not long, f"{path.name}: code lines over 74 characters: {long}"
