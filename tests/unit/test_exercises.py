@@ -9,6 +9,7 @@ import pytest
 from attn_course import check
 from attn_course.check._engine import registry
 from attn_course.check._verdicts import FAIL, PASS, TODO
+from support.checks import one_line as _line
 
 EXERCISES = registry()
 CODE = {n: e for n, e in EXERCISES.items() if e.kind in ("build", "bug")}
@@ -16,11 +17,6 @@ PREDICTIONS = {n: e for n, e in EXERCISES.items() if e.kind == "predict"}
 MISTAKES = [pytest.param(e, m, id=f"{n}-{i}") for n, e in CODE.items() for i, m in enumerate(e.mistakes)]
 WRONG_CHOICES = [pytest.param(e, c, id=f"{n}-{c}") for n, e in PREDICTIONS.items() for c in e.prediction.wrong]
 
-
-def _line(capsys) -> str:
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, out
-    return out[0]
 
 
 def test_every_chapter_has_three_exercises_of_the_three_kinds():

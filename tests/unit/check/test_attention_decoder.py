@@ -10,15 +10,11 @@ from attn_course import check
 from attn_course.attention import dot_product_attention
 from attn_course.check import attention_decoder as ad
 from attn_course.check._verdicts import FAIL, Problem
+from support.checks import one_line as _line
 from support.paths import ROOT
 
 CHAPTER = ROOT / "chapters" / "04_attention_encoder_decoder.ipynb"
 
-
-def _line(capsys) -> str:
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, out
-    return out[0]
 
 
 # --- alignment_as_read: what observe reads -----------------------------------------------------

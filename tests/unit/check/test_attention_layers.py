@@ -17,16 +17,12 @@ from attn_course.attention import additive_attention
 from attn_course.check import attention_layers as ex
 from attn_course.check._verdicts import FAIL, GIVEN_BUG, PASS, TODO, Problem
 from attn_course.layers import MultiHeadAttention, split_heads
+from support.checks import one_line as _line
 from support.paths import CHAPTERS
 
 CHAPTER = next(p for p in CHAPTERS if p.stem == "05_attention_layers")
 EXPERIMENT = {"dot": [0.65, 1.0, 1.0], "additive": [0.74, 0.82, 0.80]}
 
-
-def _line(capsys) -> str:
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, out
-    return out[0]
 
 
 def _cell(cell_id: str) -> str:

@@ -4,7 +4,6 @@ of every exercise are in tests/unit/test_exercises.py."""
 
 from __future__ import annotations
 
-import nbformat
 import pytest
 import torch
 
@@ -13,24 +12,16 @@ from attn_course.check import encoder_decoder as ed
 from attn_course.check._verdicts import Problem
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, encode_pairs
 from attn_course.evaluation import greedy_decode
+from support.checks import chapter_function as run_chapter_function
+from support.checks import one_line as _line
 from support.paths import ROOT
 
 CHAPTER = ROOT / "chapters" / "02_vanilla_encoder_decoder.ipynb"
 
 
-def _line(capsys) -> str:
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, out
-    return out[0]
-
 
 def chapter_function(name: str, namespace: dict) -> object:
-    """Run the chapter's code cell that defines ``name`` (the stub or given function) and return it."""
-    nb = nbformat.read(CHAPTER, as_version=4)
-    [source] = [c.source for c in nb.cells if c.cell_type == "code" and f"def {name}(" in c.source
-                and "_solution" not in c.source]
-    exec(source, namespace)
-    return namespace[name]
+    return run_chapter_function(CHAPTER, name, namespace)
 
 
 @pytest.mark.parametrize("decoder", ["vanilla", "peeky"])

@@ -15,16 +15,12 @@ from attn_course.attention import self_attention
 from attn_course.check import self_attention as chapter
 from attn_course.check._engine import registry
 from attn_course.check._verdicts import FAIL, TODO
+from support.checks import one_line as _line
 from support.paths import ROOT
 
 NOTEBOOK = ROOT / "chapters" / "01_self_attention.ipynb"
 WHY = "the dot product grows with length"
 
-
-def _line(capsys) -> str:
-    out = capsys.readouterr().out.strip().splitlines()
-    assert len(out) == 1, out
-    return out[0]
 
 
 def _cell(start: str) -> str:
