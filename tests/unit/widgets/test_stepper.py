@@ -17,7 +17,7 @@ from support.node import requires_node, run_module
 
 from attn_course.data import EOS_ID, PAD_ID, SOS_ID, Vocab, encode_pairs
 from attn_course.models import Seq2SeqConfig
-from attn_course.tasks import addition_pairs, word_pairs
+from attn_course.tasks import addition_pairs, date_pairs, word_pairs
 from attn_course.train import build_model
 from attn_course.widgets import DecodingStepper, ExplorerValueError
 from attn_course.widgets._base import fmt
@@ -410,3 +410,12 @@ def test_the_joined_module_is_self_contained_and_behaves_as_its_source():
     joined = run_module("stepper.js", DRIVE, traits(stepper), source=stepper._esm)
     assert joined["exports"] == ["argmax", "cellText", "default", "describeStep", "paintWeight", "probabilityText", "shown"]
     assert joined == source
+
+
+def test_the_stepper_decodes_a_transformer_too():
+    """The stepper reads Seq2Seq.decode_steps, so the transformer (its cross-attention weights) fits as is."""
+    pairs = date_pairs(30)
+    model = build_model(Seq2SeqConfig.for_pairs(pairs, decoder="transformer", embed_dim=16, hidden_dim=32,
+                                                reverse_source=False))
+    stepper = DecodingStepper.from_model(model, [s for s, _ in pairs[:2]], [t for _, t in pairs[:2]])
+    assert len(stepper.examples) == 2
