@@ -253,18 +253,28 @@ class _Embedding(nn.Module):
         return x + table[offset:]                                                # (B, L, D)
 
 
-class TransformerEncoder(nn.Module):
-    """Embeddings and positions, then ``num_layers`` :class:`TransformerEncoderLayer` (and a final LayerNorm
-    when pre-norm, whose sublayers leave the residual stream unnormalised)."""
+class _Stack(nn.Module):
+    """What the encoder and the decoder share: embeddings and positions, ``num_layers`` layers of
+    ``layer_type``, and a final LayerNorm when pre-norm (whose sublayers leave the residual stream
+    unnormalised)."""
+
+    layer_type: type[nn.Module]
 
     def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
                  positions: str = "sinusoidal", norm_first: bool = True):
         super().__init__()
         _validate.integer("num_layers", num_layers, 1)
         self.embed = _Embedding(vocab_size, d_model, positions)
-        self.layers = nn.ModuleList(TransformerEncoderLayer(d_model, num_heads, d_ff, norm_first)
+        self.layers = nn.ModuleList(self.layer_type(d_model, num_heads, d_ff, norm_first)
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+
+
+class TransformerEncoder(_Stack):
+    """Embeddings and positions, then ``num_layers`` :class:`TransformerEncoderLayer` and a final LayerNorm
+    when pre-norm."""
+
+    layer_type = TransformerEncoderLayer
 
     def forward(self, src: Tensor, lengths: Tensor) -> Memory:
         """src: (B, S) ids padded after the tokens; lengths: (B,) real lengths >= 1. The states (B, S, D)
@@ -296,18 +306,15 @@ class DecoderCache(NamedTuple):
         return self.past[0][0].shape[-2]
 
 
-class TransformerDecoder(nn.Module):
+class TransformerDecoder(_Stack):
     """Embeddings and positions, ``num_layers`` :class:`TransformerDecoderLayer`, a final LayerNorm when
     pre-norm, and the output layer to V scores. Its state between calls is a :class:`DecoderCache`."""
 
+    layer_type = TransformerDecoderLayer
+
     def __init__(self, vocab_size: int, d_model: int, num_heads: int, d_ff: int, num_layers: int = 1,
                  positions: str = "sinusoidal", norm_first: bool = True):
-        super().__init__()
-        _validate.integer("num_layers", num_layers, 1)
-        self.embed = _Embedding(vocab_size, d_model, positions)
-        self.layers = nn.ModuleList(TransformerDecoderLayer(d_model, num_heads, d_ff, norm_first)
-                                    for _ in range(num_layers))
-        self.norm = nn.LayerNorm(d_model) if norm_first else nn.Identity()
+        super().__init__(vocab_size, d_model, num_heads, d_ff, num_layers, positions, norm_first)
         self.out = nn.Linear(d_model, vocab_size)
 
     def forward(self, tgt_in: Tensor, state: DecoderCache | None, memory: Memory

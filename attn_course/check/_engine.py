@@ -143,7 +143,7 @@ def _check_gradients(fn: Callable, case: Case, plan: _Gradients, adapt, session:
 
 def _known(case: Case, mistakes: Sequence[Mistake], adapt: Callable | None) -> Case:
     """The case with the answer each catalogued mistake gives on it (those that differ from the right one)."""
-    known = [k if isinstance(k, Known) else Known(k[0], f"wrong values: {k[1]}") for k in case.known]  # LEGACY
+    known = list(case.known)
     for mistake in mistakes:
         try:
             with torch.no_grad():
